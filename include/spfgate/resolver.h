@@ -1,0 +1,103 @@
+/*
+ * spfgate/resolver.h - the live DNS driver: libunbound, one cache per process.
+ *
+ * A struct spf_resolver owns one libunbound context (one TTL-respecting cache,
+ * positive and negative, shared by every evaluation of the process) and drives any
+ * number of evaluations at once.  Identical questions of concurrent evaluations share
+ * one outstanding query.  It plugs into an event loop through spf_resolver_fd() and
+ * spf_resolver_process(), or runs one evaluation to completion with
+ * spf_resolver_run() (the command line).
+ *
+ * A zone (spfgate/zone.h) can be laid over live DNS: names at or below its apexes are
+ * answered from it; with offline set, every other name is NXDOMAIN and libunbound is
+ * never asked.
+ *
+ * Callbacks: done() is called exactly once per started check, unless the check is
+ * cancelled first.  It may be called from inside spf_resolver_start() (every answer was
+ * already known), from spf_resolver_process(), or from spf_check_expire().  The
+ * evaluation still belongs to the caller; free it after done(), not before.
+ *
+ * Late answers (for a cancelled, expired or finished check) are dropped: callbacks
+ * from libunbound carry ids, never pointers to checks.
+ */
+#ifndef SPFGATE_RESOLVER_H
+#define SPFGATE_RESOLVER_H
+
+#include "spfgate/spfgate.h"
+#include "spfgate/zone.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum spf_resolver_mode {
+	SPF_RESOLVER_SYSTEM,  /* the resolvers of /etc/resolv.conf (default) */
+	SPF_RESOLVER_FORWARD, /* explicit forwarders */
+	SPF_RESOLVER_RECURSE, /* full recursion from the root */
+};
+
+struct spf_resolver_options {
+	enum spf_resolver_mode mode;
+	/* SPF_RESOLVER_FORWARD: "IP" or "IP@port", IPv4 or IPv6. */
+	const char *const *forwarders;
+	size_t nforwarders;
+	/* A DNSSEC trust anchor file (unbound's auto-trust-anchor-file format); NULL for
+	 * none.  With one, answers carry spf_answer.secure. */
+	const char *trust_anchor_file;
+	/* Prefer TCP for every upstream query (tests; default false). */
+	bool tcp_only;
+	/* A zone answering the names it covers (may be NULL), and whether every name it
+	 * does not cover is NXDOMAIN.  The zone must outlive the resolver. */
+	const struct spf_zone *zone;
+	bool offline;
+};
+void spf_resolver_options_init(struct spf_resolver_options *o);
+
+struct spf_resolver;
+struct spf_check;
+
+/* Creates the resolver.  On failure returns a status and writes why into err. */
+int spf_resolver_new(struct spf_resolver **out, const struct spf_resolver_options *o,
+    char *err, size_t errcap);
+void spf_resolver_free(struct spf_resolver *r);
+
+/* The descriptor to watch for reading (-1 in offline mode: nothing to watch). */
+int spf_resolver_fd(const struct spf_resolver *r);
+/* Reads answers that have arrived and advances the checks they belong to; may call
+ * done() callbacks.  Returns SPF_OK or SPF_EIO. */
+int spf_resolver_process(struct spf_resolver *r);
+
+typedef void spf_check_done_fn(struct spf_check *c, struct spf_eval *ev, void *arg);
+
+/*
+ * Starts driving ev (fresh from spf_eval_new()).  done(c, ev, arg) is called when ev
+ * has its outcome.  *out (may be NULL) receives a handle for spf_check_cancel() and
+ * spf_check_expire(), valid until done() returns or the check is cancelled.
+ */
+int spf_resolver_start(struct spf_resolver *r, struct spf_eval *ev, spf_check_done_fn *done,
+    void *arg, struct spf_check **out);
+/* Stops the check without calling done(); its queries are dropped or cancelled. */
+void spf_check_cancel(struct spf_check *c);
+/* The caller's time budget for the check ran out: the evaluation ends in temperror,
+ * outstanding queries are cancelled, and done() is called before this returns. */
+void spf_check_expire(struct spf_check *c);
+
+/* Runs ev to completion, waiting at most budget_ms (then temperror).  Blocking. */
+int spf_resolver_run(struct spf_resolver *r, struct spf_eval *ev, unsigned budget_ms);
+
+/* Counters for statistics and tests. */
+struct spf_resolver_stats {
+	unsigned long queries_sent;    /* questions given to libunbound */
+	unsigned long queries_shared;  /* questions answered by joining one already out */
+	unsigned long answers;         /* answers received from libunbound */
+	unsigned long late_answers;    /* answers that found no waiting check */
+	unsigned long zone_answers;    /* questions answered from the overlay zone */
+	unsigned long checks_active;
+};
+void spf_resolver_stats(const struct spf_resolver *r, struct spf_resolver_stats *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
