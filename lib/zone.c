@@ -496,6 +496,7 @@ bool spf_zone_covers(const struct spf_zone *z, const char *name)
 /* The run of RRs of type at n: *first and the count. */
 static size_t rrs_of_type(const struct zname *n, uint16_t type, size_t *first)
 {
+	*first = 0;
 	for (size_t i = 0; i < n->nrr; i++) {
 		if (n->rr[i].type != type)
 			continue;
@@ -618,7 +619,10 @@ static const struct chain_memo *chase(const struct spf_zone *z, struct zname *al
 	}
 	for (size_t i = 0; i < npath; i++) {
 		size_t cfirst;
-		(void)rrs_of_type(path[i], SPF_RR_CNAME, &cfirst);
+		/* Every name on the path was reached through its CNAME; an entry without one
+		 * (never expected) stays zeroed, type 0, which the evaluator ignores. */
+		if (rrs_of_type(path[i], SPF_RR_CNAME, &cfirst) == 0)
+			continue;
 		m->rr[i] = path[i]->rr[cfirst];
 		ttls[i] = path[i]->ttl[cfirst];
 	}
