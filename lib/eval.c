@@ -877,14 +877,15 @@ static void finish_frame(struct spf_eval *ev, enum spf_result r)
 
 /* Expands an explanation macro-string (§6.2) into a printable arena string, or NULL. */
 static int expand_explanation(struct spf_eval *ev, struct spf_slice text, const char *domain,
-    const char **out)
+    const char **out, bool can_wait)
 {
 	*out = NULL;
 	bool needs_ptr = false;
 	struct spf_macro_error err;
 	if (spf_macro_check(text, SPF_MACRO_EXPLAIN, &needs_ptr, &err) != SPF_OK)
 		return T_CONT;
-	if (needs_ptr) {
+	/* Without waiting (the budget ran out), %{p} is "unknown" unless already known. */
+	if (needs_ptr && can_wait) {
 		int r = ptr_resolve(ev);
 		if (r != T_CONT)
 			return r;
@@ -910,6 +911,19 @@ static int expand_explanation(struct spf_eval *ev, struct spf_slice text, const 
 		if ((unsigned char)b.data[i] < 0x20 || (unsigned char)b.data[i] > 0x7e)
 			b.data[i] = '?';
 	*out = spf_buf_cstr(&b);
+	return T_CONT;
+}
+
+/* Ends the explanation phase with the default explanation. */
+static int explain_default(struct spf_eval *ev, bool can_wait)
+{
+	const char *text = NULL;
+	int r = expand_explanation(ev, spf_slice_cstr(ev->default_exp), ev->stack[0].domain,
+	    &text, can_wait);
+	if (r != T_CONT)
+		return r;
+	ev->out.explanation = text ? text : ev->default_exp; /* not a macro-string: as is */
+	ev->phase = PH_DONE;
 	return T_CONT;
 }
 
@@ -945,7 +959,7 @@ static int explain_step(struct spf_eval *ev)
 			if (q->state != Q_DONE)
 				return T_WAIT;
 			if (q->rcode == SPF_DNS_NOERROR && q->n == 1) {
-				int r = expand_explanation(ev, q->txt[0], f->domain, &text);
+				int r = expand_explanation(ev, q->txt[0], f->domain, &text, true);
 				if (r != T_CONT)
 					return r;
 				if (text == NULL)
@@ -957,13 +971,8 @@ static int explain_step(struct spf_eval *ev)
 			}
 		}
 	}
-	if (text == NULL) {
-		int r = expand_explanation(ev, spf_slice_cstr(ev->default_exp), f->domain, &text);
-		if (r != T_CONT)
-			return r;
-		if (text == NULL)
-			text = ev->default_exp; /* not a macro-string: used as it is */
-	}
+	if (text == NULL)
+		return explain_default(ev, true);
 	ev->out.explanation = text;
 	ev->phase = PH_DONE;
 	return T_CONT;
@@ -1172,6 +1181,13 @@ int spf_eval_answer(struct spf_eval *ev, uint32_t id, const struct spf_answer *a
 
 void spf_eval_expire(struct spf_eval *ev)
 {
+	/* The result is known and only its explanation is missing: a failed exp= never
+	 * changes the result (§6.2), so the default explanation is used. */
+	if (ev->phase == PH_EXPLAIN) {
+		trace_text(ev, SPF_TRACE_NOTE, "time budget ran out while fetching the ",
+		    spf_slice_cstr("explanation"), "; default explanation used");
+		explain_default(ev, false);
+	}
 	if (ev->phase != PH_DONE)
 		abort_eval(ev, SPF_RESULT_TEMPERROR, ev->depth ? top(ev)->domain : NULL, NULL, 0,
 		    -1, "time budget for the evaluation ran out (RFC 7208 section 4.6.4)");

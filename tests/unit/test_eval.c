@@ -553,6 +553,36 @@ static void test_expire(void **state)
 	spf_eval_free(ev);
 }
 
+static void test_expire_during_explanation(void **state)
+{
+	/* The result is fail; the exp= lookup never returns.  Expiry keeps fail and uses
+	 * the default explanation (§6.2: a broken exp= never changes the result). */
+	txt("x.example", "v=spf1 -all exp=slow.x.example");
+	struct spf_options o;
+	spf_options_init(&o);
+	o.default_explanation = "default for %{d}";
+	struct spf_request req;
+	memset(&req, 0, sizeof(req));
+	assert_int_equal(spf_addr_parse("192.0.2.1", &req.client), SPF_OK);
+	req.sender = "u@x.example";
+	struct spf_eval *ev;
+	assert_int_equal(spf_eval_new(&ev, &o, &req), SPF_OK);
+	struct spf_query qs[8];
+	assert_int_equal(spf_eval_run(ev), SPF_STEP_NEED_DNS);
+	assert_int_equal(collect(ev, qs, 8), 1);
+	answer_from_zone(ev, &qs[0]);
+	assert_int_equal(spf_eval_run(ev), SPF_STEP_NEED_DNS);
+	assert_int_equal(collect(ev, qs, 8), 1);
+	assert_string_equal(qs[0].name, "slow.x.example");
+	spf_eval_expire(ev);
+	assert_int_equal(spf_eval_run(ev), SPF_STEP_DONE);
+	const struct spf_outcome *out = spf_eval_outcome(ev);
+	assert_int_equal(out->result, SPF_RESULT_FAIL);
+	assert_string_equal(out->explanation, "default for x.example");
+	assert_null(out->problem);
+	spf_eval_free(ev);
+}
+
 static void test_malformed_rdata(void **state)
 {
 	txt("m.example", "v=spf1 a:h.m.example mx:m.example -all");
@@ -674,6 +704,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prefetch_depth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefetch_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expire, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expire_during_explanation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_rdata, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dns_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ptr_and_p_macro, setup, teardown),
