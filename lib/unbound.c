@@ -1,0 +1,1188 @@
+/*
+ * unbound.c - the live DNS driver: evaluations answered through libunbound.
+ *
+ * Entry points: spf_resolver_options_init, spf_resolver_new, spf_resolver_free,
+ * spf_resolver_fd, spf_resolver_process, spf_resolver_start, spf_check_cancel,
+ * spf_check_expire, spf_resolver_run, spf_resolver_stats (spfgate/resolver.h).
+ *
+ * One struct spf_resolver owns one libunbound context, and so one TTL-respecting
+ * cache (positive and negative) shared by every evaluation it drives.  libunbound is
+ * the cache: this file keeps no answers of its own.
+ *
+ * Threads, not a forked process.  libunbound runs its asynchronous work either in a
+ * forked child (ub_ctx_async(ctx, 0), its default) or in a thread (1).  We use the
+ * thread: a forked child inherits the daemon's listeners and descriptors, outlives a
+ * crashed parent, and under LeakSanitizer reports the parent's heap as leaked when it
+ * exits; ub_cancel() of a forked worker must also travel through a pipe.  With the
+ * thread, ub_cancel() is a flag under a lock, and callbacks still run only in the
+ * caller's thread, from inside ub_process().  (Create the resolver after daemonizing:
+ * threads do not survive fork().)
+ *
+ * The in-flight table.  Every question given to libunbound has one entry, keyed by
+ * (lowercased name, type).  A check asking a question that is already out joins the
+ * entry as one more waiter (check slot, check generation, query id) instead of asking
+ * again (stats: queries_shared).  When the answer comes, every waiter still alive gets
+ * it; a waiter whose check is gone is skipped.  An entry whose last waiter leaves
+ * (cancel, expiry, a finished check's unread prefetches) is cancelled in libunbound.
+ *
+ * Ids, not pointers.  Checks live in a slot table with generation counters; waiters
+ * and in-flight entries refer to them only by (slot, generation), so an answer for a
+ * check that was cancelled or expired finds a stale generation and is dropped.  The
+ * only pointer handed to libunbound is a small heap record (struct ubreq) naming the
+ * resolver and the in-flight entry by (slot, generation); it is freed by the callback,
+ * or by us when ub_cancel() succeeds (then libunbound never calls back).
+ *
+ * Callbacks do no work.  ub_process() calls back for every answer it reads; the
+ * callback only parks the result on its entry and queues the entry.  After
+ * ub_process() returns, the queued answers are handed to the evaluations, and only
+ * then are the evaluations advanced (which may call done(), which may start, cancel or
+ * expire other checks).  So no table is ever changed while it is being walked, and
+ * libunbound is never re-entered from its own callback.
+ *
+ * The budget is the caller's: spf_check_expire() (the daemon's timer) or
+ * spf_resolver_run()'s poll() timeout ends the evaluation with temperror (RFC 7208
+ * §4.6.4).  libunbound's own retries and timeouts end in SERVFAIL, which is temperror
+ * too; whichever comes first decides.
+ *
+ * Answer mapping (RFC 7208 §2.6, §4.4, §5): NXDOMAIN -> NXDOMAIN; NOERROR with data ->
+ * the RDATA of the question's type after CNAME chasing (libunbound gives it
+ * uncompressed); NOERROR without data -> NODATA; SERVFAIL, REFUSED, any other rcode, a
+ * bogus DNSSEC result, or an error from libunbound -> SERVFAIL.  libunbound reports a
+ * CNAME loop as SERVFAIL.  One libunbound quirk is worked around: an RR with empty
+ * RDATA makes it report SERVFAIL for a good answer (see rrs_from_packet()).  Truncated UDP answers are retried over TCP by libunbound
+ * ("do-tcp: yes", set explicitly); tcp_only sets "tcp-upstream: yes".
+ *
+ * "cached": libunbound does not say whether an answer came from its cache.  We keep
+ * a small direct-mapped table of hints (hash of name and type -> when libunbound's TTL
+ * runs out), filled from the TTL of each answer.  A question asked again while its
+ * hint is fresh is marked cached: libunbound holds the answer and will not ask the
+ * network (unless it evicted it under memory pressure).  Checks that joined the query
+ * get the same flag as the one that asked.
+ *
+ * Not thread-safe: one thread drives a resolver and all of its checks.
+ *
+ * Zone overlay: names that options.zone covers are answered from it at once; with
+ * offline set, every other name is NXDOMAIN and no libunbound context exists.
+ *
+ * Memory: the resolver owns its tables, the ubreq records and the ub_results until
+ * they are delivered; evaluations belong to the caller; answers given to
+ * spf_eval_answer() point into a ub_result only for the duration of the call.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <unbound.h>
+
+#include "spfgate/resolver.h"
+
+#define DNS_CLASS_IN 1
+#define DNS_RCODE_NOERROR 0
+#define DNS_RCODE_SERVFAIL 2
+#define DNS_RCODE_NXDOMAIN 3
+
+/* Cache-hint slots (16 bytes each). */
+#define HINT_SLOTS 4096
+/* A name in presentation form: every byte may become "\DDD", plus the root dot. */
+#define NAME_TEXT_MAX (SPF_MAX_DOMAIN * 4 + 2)
+
+/* libunbound tuning for a mail server: more parallel queries and a bigger cache than
+ * its defaults (1024 queries, 16 sockets, 1 MB of messages). */
+static const char *const ub_tuning[][2] = {
+	{ "num-queries-per-thread:", "4096" },
+	{ "outgoing-range:", "256" },
+	{ "msg-cache-size:", "4m" },
+	{ "rrset-cache-size:", "8m" },
+	{ "do-tcp:", "yes" }, /* retry truncated UDP answers over TCP */
+};
+
+/* A check waiting on an in-flight query. */
+struct waiter {
+	uint32_t cslot, cgen; /* the check */
+	uint32_t qid;         /* its question */
+	uint64_t t_join;      /* µs, CLOCK_MONOTONIC */
+};
+
+enum ifl_state {
+	IFL_FREE,  /* on the free list */
+	IFL_OUT,   /* asked; libunbound owns the answer-to-be */
+	IFL_READY, /* answered; waiting to be delivered after ub_process() */
+};
+
+/* What libunbound carries for us: names, not pointers to checks. */
+struct ubreq {
+	struct spf_resolver *r;
+	uint32_t slot, gen;
+};
+
+struct inflight {
+	enum ifl_state state;
+	uint32_t gen;
+	int32_t next; /* hash chain, or free list */
+	uint32_t hash;
+	uint16_t type;
+	char *key; /* lowercased name */
+	int ub_id;
+	struct ubreq *req; /* while IFL_OUT */
+	bool cached;       /* a fresh cache hint existed when it was asked */
+	struct waiter *w;
+	size_t nw, capw;
+	int err;               /* IFL_READY: libunbound's error code */
+	struct ub_result *res; /* IFL_READY: the result, or NULL with err */
+};
+
+/* One question of a check that is out in libunbound. */
+struct outq {
+	uint32_t qid, islot, igen;
+};
+
+struct spf_check {
+	struct spf_resolver *r;
+	uint32_t slot, gen;
+	struct spf_eval *ev;
+	spf_check_done_fn *done;
+	void *arg;
+	struct outq *q;
+	size_t nq, capq;
+	bool dirty;     /* has new answers; to be advanced */
+	bool finishing; /* done() is running or has run */
+};
+
+struct cslot {
+	uint32_t gen;
+	struct spf_check *c; /* NULL when free */
+	int32_t next_free;
+};
+
+struct ref {
+	uint32_t slot, gen;
+};
+
+struct hint {
+	uint64_t h;
+	uint64_t expires_ms;
+};
+
+struct spf_resolver {
+	struct ub_ctx *ctx; /* NULL in offline mode */
+	const struct spf_zone *zone;
+	bool offline;
+
+	struct inflight *ifl;
+	size_t nifl;
+	int32_t ifl_free;
+	int32_t *bucket;
+	size_t nbucket;
+	size_t nlive; /* entries not free */
+
+	struct cslot *cs;
+	size_t ncs;
+	int32_t cs_free;
+
+	struct ref *ready; /* answered entries, in arrival order */
+	size_t nready, capready;
+	struct ref *dirty; /* checks with new answers */
+	size_t ndirty, capdirty;
+
+	struct ubreq **stray; /* requests ub_cancel() refused: the callback frees them */
+	size_t nstray, capstray;
+
+	struct hint *hints;
+	bool in_process;
+	struct spf_resolver_stats st;
+};
+
+/* ---------------------------------------------------------------- small helpers */
+
+static void seterr(char *err, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t cap, const char *fmt, ...)
+{
+	if (err == NULL || cap == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	/* A diagnostic cut short is still a diagnostic; vsnprintf always terminates. */
+	(void)vsnprintf(err, cap, fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Makes room for need elements of size sz in *p (capacity *cap). */
+static bool grow(void **p, size_t *cap, size_t need, size_t sz)
+{
+	if (need <= *cap)
+		return true;
+	size_t n = *cap ? *cap : 8;
+	while (n < need) {
+		if (n > SIZE_MAX / 2)
+			return false;
+		n *= 2;
+	}
+	if (n > SIZE_MAX / sz)
+		return false;
+	void *q = realloc(*p, n * sz);
+	if (q == NULL)
+		return false;
+	*p = q;
+	*cap = n;
+	return true;
+}
+
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static uint64_t fnv64(const char *key, uint16_t type)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	h = (h ^ (type & 0xff)) * 1099511628211ull;
+	h = (h ^ (type >> 8)) * 1099511628211ull;
+	return h;
+}
+
+/*
+ * Writes name in presentation form for libunbound: labels as they are, every byte
+ * but a letter, digit, '-' or '_' as "\DDD" (names can hold spaces, backslashes and
+ * high bytes).  Returns false if it does not fit (it always does for names of at most
+ * SPF_MAX_DOMAIN bytes).
+ */
+static bool name_text(const char *name, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		unsigned c = *p;
+		bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+		if (plain) {
+			if (cap - n < 2)
+				return false;
+			out[n++] = (char)c;
+		} else {
+			if (cap - n < 5)
+				return false;
+			out[n++] = '\\';
+			out[n++] = (char)('0' + c / 100);
+			out[n++] = (char)('0' + c / 10 % 10);
+			out[n++] = (char)('0' + c % 10);
+		}
+	}
+	if (n == 0) {
+		if (cap < 2)
+			return false;
+		out[n++] = '.';
+	}
+	out[n] = '\0';
+	return true;
+}
+
+/* ---------------------------------------------------------------- cache hints */
+
+static bool hint_fresh(const struct spf_resolver *r, uint64_t h, uint64_t now)
+{
+	if (r->hints == NULL)
+		return false;
+	const struct hint *e = &r->hints[h % HINT_SLOTS];
+	return e->h == h && e->expires_ms > now / 1000u;
+}
+
+static void hint_set(struct spf_resolver *r, uint64_t h, uint32_t ttl, uint64_t now)
+{
+	if (r->hints == NULL || ttl == 0)
+		return;
+	struct hint *e = &r->hints[h % HINT_SLOTS];
+	e->h = h;
+	e->expires_ms = now / 1000u + (uint64_t)ttl * 1000u;
+}
+
+/* ---------------------------------------------------------------- check table */
+
+static struct spf_check *check_get(const struct spf_resolver *r, uint32_t slot, uint32_t gen)
+{
+	if (slot >= r->ncs || r->cs[slot].gen != gen)
+		return NULL;
+	return r->cs[slot].c;
+}
+
+static int check_slot_new(struct spf_resolver *r, struct spf_check *c)
+{
+	if (r->cs_free < 0) {
+		size_t cap = r->ncs;
+		if (cap >= INT32_MAX / 2 || !grow((void **)&r->cs, &cap, r->ncs + 1, sizeof(*r->cs)))
+			return SPF_ENOMEM;
+		for (size_t i = cap; i > r->ncs; i--) {
+			r->cs[i - 1].gen = 0;
+			r->cs[i - 1].c = NULL;
+			r->cs[i - 1].next_free = r->cs_free;
+			r->cs_free = (int32_t)(i - 1);
+		}
+		r->ncs = cap;
+	}
+	uint32_t slot = (uint32_t)r->cs_free;
+	r->cs_free = r->cs[slot].next_free;
+	r->cs[slot].c = c;
+	c->slot = slot;
+	c->gen = r->cs[slot].gen;
+	r->st.checks_active++;
+	return SPF_OK;
+}
+
+static void check_slot_release(struct spf_resolver *r, struct spf_check *c)
+{
+	struct cslot *s = &r->cs[c->slot];
+	s->c = NULL;
+	s->gen++;
+	s->next_free = r->cs_free;
+	r->cs_free = (int32_t)c->slot;
+	r->st.checks_active--;
+}
+
+/* ---------------------------------------------------------------- in-flight table */
+
+static struct inflight *ifl_get(struct spf_resolver *r, uint32_t slot, uint32_t gen)
+{
+	if (slot >= r->nifl || r->ifl[slot].gen != gen || r->ifl[slot].state == IFL_FREE)
+		return NULL;
+	return &r->ifl[slot];
+}
+
+static int32_t ifl_find(const struct spf_resolver *r, const char *key, uint16_t type,
+    uint32_t hash)
+{
+	if (r->nbucket == 0)
+		return -1;
+	for (int32_t i = r->bucket[hash % r->nbucket]; i >= 0; i = r->ifl[i].next) {
+		const struct inflight *e = &r->ifl[i];
+		if (e->hash == hash && e->type == type && strcmp(e->key, key) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static bool rehash(struct spf_resolver *r, size_t n)
+{
+	int32_t *b = malloc(n * sizeof(*b));
+	if (b == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		b[i] = -1;
+	for (size_t i = 0; i < r->nifl; i++) {
+		struct inflight *e = &r->ifl[i];
+		if (e->state == IFL_FREE)
+			continue;
+		e->next = b[e->hash % n];
+		b[e->hash % n] = (int32_t)i;
+	}
+	free(r->bucket);
+	r->bucket = b;
+	r->nbucket = n;
+	return true;
+}
+
+/* A new entry for (key, type), linked into the hash; takes key.  -1 when out of memory. */
+static int32_t ifl_new(struct spf_resolver *r, char *key, uint16_t type, uint32_t hash)
+{
+	/* Room to queue every live entry's answer, so the callback never allocates. */
+	if (!grow((void **)&r->ready, &r->capready, r->nlive + 1, sizeof(*r->ready)))
+		return -1;
+	if (r->nlive + 1 > r->nbucket && !rehash(r, r->nbucket ? r->nbucket * 2 : 64))
+		return -1;
+	if (r->ifl_free < 0) {
+		size_t cap = r->nifl;
+		if (cap >= INT32_MAX / 2 || !grow((void **)&r->ifl, &cap, r->nifl + 1, sizeof(*r->ifl)))
+			return -1;
+		for (size_t i = cap; i > r->nifl; i--) {
+			memset(&r->ifl[i - 1], 0, sizeof(r->ifl[i - 1]));
+			r->ifl[i - 1].state = IFL_FREE;
+			r->ifl[i - 1].next = r->ifl_free;
+			r->ifl_free = (int32_t)(i - 1);
+		}
+		r->nifl = cap;
+	}
+	int32_t i = r->ifl_free;
+	struct inflight *e = &r->ifl[i];
+	r->ifl_free = e->next;
+	uint32_t gen = e->gen;
+	memset(e, 0, sizeof(*e));
+	e->gen = gen;
+	e->state = IFL_OUT;
+	e->hash = hash;
+	e->type = type;
+	e->key = key;
+	e->next = r->bucket[hash % r->nbucket];
+	r->bucket[hash % r->nbucket] = i;
+	r->nlive++;
+	return i;
+}
+
+/* Unlinks and frees entry i (its result, if any, too). */
+static void ifl_release(struct spf_resolver *r, int32_t i)
+{
+	struct inflight *e = &r->ifl[i];
+	int32_t *pp = &r->bucket[e->hash % r->nbucket];
+	while (*pp >= 0 && *pp != i)
+		pp = &r->ifl[*pp].next;
+	if (*pp == i)
+		*pp = e->next;
+	free(e->key);
+	free(e->w);
+	if (e->res)
+		ub_resolve_free(e->res);
+	uint32_t gen = e->gen + 1;
+	memset(e, 0, sizeof(*e));
+	e->gen = gen;
+	e->state = IFL_FREE;
+	e->next = r->ifl_free;
+	r->ifl_free = i;
+	r->nlive--;
+}
+
+/* Cancels entry i in libunbound (it has no waiters left) and releases it. */
+static void ifl_cancel(struct spf_resolver *r, int32_t i)
+{
+	struct inflight *e = &r->ifl[i];
+	if (e->state == IFL_OUT && e->req != NULL) {
+		if (ub_cancel(r->ctx, e->ub_id) == 0) {
+			free(e->req); /* libunbound will not call back */
+		} else if (grow((void **)&r->stray, &r->capstray, r->nstray + 1,
+		    sizeof(*r->stray))) {
+			/* Not cancelled: the callback will come, find a stale entry and
+			 * free the record; until then we remember it for spf_resolver_free. */
+			r->stray[r->nstray++] = e->req;
+		}
+		/* (Out of memory here leaks one small record if the callback never comes.) */
+		e->req = NULL;
+	}
+	ifl_release(r, i);
+}
+
+/* Removes check c's waiter for question qid from in-flight entry (islot, igen). */
+static void ifl_leave(struct spf_resolver *r, const struct spf_check *c, const struct outq *oq)
+{
+	struct inflight *e = ifl_get(r, oq->islot, oq->igen);
+	if (e == NULL)
+		return;
+	for (size_t k = 0; k < e->nw; k++) {
+		struct waiter *w = &e->w[k];
+		if (w->cslot == c->slot && w->cgen == c->gen && w->qid == oq->qid) {
+			e->w[k] = e->w[--e->nw];
+			break;
+		}
+	}
+	/* A READY entry without waiters is dropped when it is delivered. */
+	if (e->nw == 0 && e->state == IFL_OUT)
+		ifl_cancel(r, (int32_t)oq->islot);
+}
+
+/* ---------------------------------------------------------------- the callback */
+
+static void stray_forget(struct spf_resolver *r, struct ubreq *q)
+{
+	for (size_t i = 0; i < r->nstray; i++) {
+		if (r->stray[i] == q) {
+			r->stray[i] = r->stray[--r->nstray];
+			return;
+		}
+	}
+}
+
+/* Called by libunbound from inside ub_process(): park the result, nothing more. */
+static void ub_callback(void *mydata, int err, struct ub_result *res)
+{
+	struct ubreq *q = mydata;
+	struct spf_resolver *r = q->r;
+	struct inflight *e = ifl_get(r, q->slot, q->gen);
+	r->st.answers++;
+	if (e == NULL || e->state != IFL_OUT || e->req != q) {
+		/* Its entry is gone (cancelled after the answer was on its way). */
+		if (r->nstray)
+			stray_forget(r, q);
+		free(q);
+		r->st.late_answers++;
+		if (res)
+			ub_resolve_free(res);
+		return;
+	}
+	free(q);
+	e->req = NULL;
+	e->state = IFL_READY;
+	e->err = err;
+	e->res = res;
+	/* capready >= nlive was ensured when the entry was made. */
+	r->ready[r->nready].slot = (uint32_t)(e - r->ifl);
+	r->ready[r->nready].gen = e->gen;
+	r->nready++;
+}
+
+/* ---------------------------------------------------------------- answers */
+
+/* Skips a (possibly compressed) name at *off in a message of len bytes. */
+static bool skip_name(const uint8_t *m, size_t len, size_t *off)
+{
+	size_t i = *off;
+	for (;;) {
+		if (i >= len)
+			return false;
+		uint8_t l = m[i];
+		if (l == 0) {
+			*off = i + 1;
+			return true;
+		}
+		if ((l & 0xc0) == 0xc0) { /* a pointer ends the name */
+			if (len - i < 2)
+				return false;
+			*off = i + 2;
+			return true;
+		}
+		if (l & 0xc0)
+			return false;
+		if (l >= len - i)
+			return false;
+		i += 1u + l;
+	}
+}
+
+/*
+ * libunbound answers SERVFAIL when it cannot copy an RR into its result (a zero-length
+ * RDATA: its memdup() returns NULL for 0 bytes, and fill_res() takes that for out of
+ * memory), although the answer itself, in answer_packet, is fine.  For A, AAAA and
+ * TXT, whose RDATA holds no names (so compression cannot hide in it), we then read
+ * the records of the question's type from the answer section ourselves.  Returns the
+ * number of RRs (0 when the packet is unusable: the SERVFAIL stands).
+ */
+static size_t rrs_from_packet(const struct ub_result *res, uint16_t type, struct spf_rr **out)
+{
+	*out = NULL;
+	if (type != SPF_RR_A && type != SPF_RR_AAAA && type != SPF_RR_TXT)
+		return 0;
+	const uint8_t *m = res->answer_packet;
+	if (m == NULL || res->answer_len < 12)
+		return 0;
+	size_t len = (size_t)res->answer_len;
+	if ((m[3] & 0x0f) != DNS_RCODE_NOERROR)
+		return 0;
+	unsigned qd = (unsigned)m[4] << 8 | m[5], an = (unsigned)m[6] << 8 | m[7];
+	size_t off = 12;
+	for (unsigned i = 0; i < qd; i++) {
+		if (!skip_name(m, len, &off) || len - off < 4)
+			return 0;
+		off += 4;
+	}
+	if (an == 0)
+		return 0;
+	struct spf_rr *rr = calloc(an, sizeof(*rr));
+	if (rr == NULL)
+		return 0;
+	size_t n = 0;
+	for (unsigned i = 0; i < an; i++) {
+		if (!skip_name(m, len, &off) || len - off < 10)
+			break;
+		uint16_t t = (uint16_t)(m[off] << 8 | m[off + 1]);
+		uint16_t rdlen = (uint16_t)(m[off + 8] << 8 | m[off + 9]);
+		off += 10;
+		if (rdlen > len - off)
+			break;
+		/* The answer section holds the CNAME chain and the final RRset only. */
+		if (t == type) {
+			rr[n].type = t;
+			rr[n].rdlen = rdlen;
+			rr[n].rdata = m + off;
+			n++;
+		}
+		off += rdlen;
+	}
+	if (n == 0) {
+		free(rr);
+		return 0;
+	}
+	*out = rr;
+	return n;
+}
+
+/* Fills a (all but the per-waiter fields) from entry e; *rrs is malloc'ed or NULL. */
+static void map_result(const struct inflight *e, struct spf_answer *a, struct spf_rr **rrs)
+{
+	const struct ub_result *res = e->res;
+	memset(a, 0, sizeof(*a));
+	*rrs = NULL;
+	a->rcode = SPF_DNS_SERVFAIL;
+	if (e->err != 0 || res == NULL)
+		return;
+	a->ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
+	if (res->bogus)
+		return; /* a DNSSEC validation failure: never use the data */
+	a->secure = res->secure != 0;
+	if (res->rcode == DNS_RCODE_NXDOMAIN) {
+		a->rcode = SPF_DNS_NXDOMAIN;
+		return;
+	}
+	if (res->rcode == DNS_RCODE_SERVFAIL && res->answer_packet != NULL) {
+		size_t n = rrs_from_packet(res, e->type, rrs);
+		if (n > 0) {
+			a->rcode = SPF_DNS_NOERROR;
+			a->rr = *rrs;
+			a->nrr = n;
+			return;
+		}
+	}
+	if (res->rcode != DNS_RCODE_NOERROR)
+		return; /* SERVFAIL, REFUSED, FORMERR, ...: temperror */
+	a->rcode = SPF_DNS_NOERROR;
+	if (!res->havedata || res->data == NULL)
+		return; /* NODATA */
+	size_t n = 0;
+	while (res->data[n] != NULL)
+		n++;
+	if (n == 0)
+		return;
+	struct spf_rr *rr = calloc(n, sizeof(*rr));
+	if (rr == NULL) {
+		a->rcode = SPF_DNS_SERVFAIL;
+		return;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (res->len[i] < 0 || res->len[i] > UINT16_MAX)
+			continue;
+		rr[k].type = e->type;
+		rr[k].rdlen = (uint16_t)res->len[i];
+		rr[k].rdata = (const uint8_t *)res->data[i];
+		k++;
+	}
+	a->rr = rr;
+	a->nrr = k;
+	*rrs = rr;
+}
+
+static void mark_dirty(struct spf_resolver *r, struct spf_check *c)
+{
+	if (c->dirty)
+		return;
+	/* capdirty >= ncs is kept by spf_resolver_start(), so this cannot fail. */
+	c->dirty = true;
+	r->dirty[r->ndirty].slot = c->slot;
+	r->dirty[r->ndirty].gen = c->gen;
+	r->ndirty++;
+}
+
+static void outq_remove(struct spf_check *c, uint32_t qid)
+{
+	for (size_t k = 0; k < c->nq; k++) {
+		if (c->q[k].qid == qid) {
+			c->q[k] = c->q[--c->nq];
+			return;
+		}
+	}
+}
+
+/* Hands the answer of READY entry i to every check still waiting for it. */
+static void deliver(struct spf_resolver *r, int32_t i, uint64_t now)
+{
+	struct inflight *e = &r->ifl[i];
+	struct spf_answer a;
+	struct spf_rr *rrs;
+	map_result(e, &a, &rrs);
+	uint64_t h = fnv64(e->key, e->type);
+	if (e->err == 0 && e->res != NULL && (a.rcode == SPF_DNS_NOERROR ||
+	    a.rcode == SPF_DNS_NXDOMAIN))
+		hint_set(r, h, a.ttl, now);
+	size_t live = 0;
+	for (size_t k = 0; k < e->nw; k++) {
+		const struct waiter *w = &e->w[k];
+		struct spf_check *c = check_get(r, w->cslot, w->cgen);
+		if (c == NULL || c->finishing)
+			continue;
+		live++;
+		outq_remove(c, w->qid);
+		uint64_t lat = now - w->t_join;
+		a.latency_us = lat > UINT32_MAX ? UINT32_MAX : (uint32_t)lat;
+		a.cached = e->cached;
+		/* SPF_ENOENT: the evaluation expired or no longer wants it; fine. */
+		(void)spf_eval_answer(c->ev, w->qid, &a);
+		mark_dirty(r, c);
+	}
+	if (live == 0)
+		r->st.late_answers++;
+	free(rrs);
+	ifl_release(r, i);
+}
+
+/* ---------------------------------------------------------------- checks */
+
+static void answer_now(struct spf_check *c, uint32_t qid, enum spf_rcode rc)
+{
+	struct spf_answer a;
+	memset(&a, 0, sizeof(a));
+	a.rcode = rc;
+	(void)spf_eval_answer(c->ev, qid, &a);
+}
+
+/* Answers q from the zone or as offline NXDOMAIN; false when it must go to DNS. */
+static bool answer_locally(struct spf_resolver *r, struct spf_check *c, const struct spf_query *q)
+{
+	if (r->zone != NULL && spf_zone_covers(r->zone, q->name)) {
+		struct spf_answer a;
+		spf_zone_lookup(r->zone, q->name, q->type, &a);
+		r->st.zone_answers++;
+		(void)spf_eval_answer(c->ev, q->id, &a);
+		return true;
+	}
+	if (r->offline || r->ctx == NULL) {
+		r->st.zone_answers++;
+		answer_now(c, q->id, SPF_DNS_NXDOMAIN);
+		return true;
+	}
+	return false;
+}
+
+/* Joins or starts the libunbound query for q.  Not SPF_OK: q was not asked. */
+static int submit(struct spf_resolver *r, struct spf_check *c, const struct spf_query *q)
+{
+	char text[NAME_TEXT_MAX];
+	if (!name_text(q->name, text, sizeof(text)))
+		return SPF_EINVAL;
+	if (!grow((void **)&c->q, &c->capq, c->nq + 1, sizeof(*c->q)))
+		return SPF_ENOMEM;
+	size_t len = strlen(q->name);
+	char *key = malloc(len + 1);
+	if (key == NULL)
+		return SPF_ENOMEM;
+	for (size_t k = 0; k < len; k++)
+		key[k] = lower(q->name[k]);
+	key[len] = '\0';
+	uint64_t h64 = fnv64(key, q->type);
+	uint32_t hash = (uint32_t)(h64 ^ (h64 >> 32));
+	uint64_t now = now_us();
+
+	int32_t i = ifl_find(r, key, q->type, hash);
+	bool fresh = i < 0;
+	if (fresh) {
+		i = ifl_new(r, key, q->type, hash);
+		if (i < 0) {
+			free(key);
+			return SPF_ENOMEM;
+		}
+		r->ifl[i].cached = hint_fresh(r, h64, now);
+	} else {
+		free(key);
+	}
+	struct inflight *e = &r->ifl[i];
+	if (!grow((void **)&e->w, &e->capw, e->nw + 1, sizeof(*e->w))) {
+		if (fresh)
+			ifl_release(r, i);
+		return SPF_ENOMEM;
+	}
+	if (fresh) {
+		struct ubreq *req = malloc(sizeof(*req));
+		if (req == NULL) {
+			ifl_release(r, i);
+			return SPF_ENOMEM;
+		}
+		req->r = r;
+		req->slot = (uint32_t)i;
+		req->gen = e->gen;
+		int rc = ub_resolve_async(r->ctx, text, q->type, DNS_CLASS_IN, req, ub_callback,
+		    &e->ub_id);
+		if (rc != 0) {
+			free(req);
+			ifl_release(r, i);
+			return SPF_EIO;
+		}
+		e->req = req;
+		r->st.queries_sent++;
+	} else {
+		r->st.queries_shared++;
+	}
+	e->w[e->nw].cslot = c->slot;
+	e->w[e->nw].cgen = c->gen;
+	e->w[e->nw].qid = q->id;
+	e->w[e->nw].t_join = now;
+	e->nw++;
+	c->q[c->nq].qid = q->id;
+	c->q[c->nq].islot = (uint32_t)i;
+	c->q[c->nq].igen = e->gen;
+	c->nq++;
+	return SPF_OK;
+}
+
+/* Leaves every in-flight entry c waits on (cancelling those nobody else wants). */
+static void check_detach(struct spf_check *c)
+{
+	struct spf_resolver *r = c->r;
+	for (size_t k = 0; k < c->nq; k++)
+		ifl_leave(r, c, &c->q[k]);
+	c->nq = 0;
+}
+
+/* The evaluation has its outcome: drop leftover queries, call done(), free c. */
+static void check_finish(struct spf_check *c)
+{
+	struct spf_resolver *r = c->r;
+	check_detach(c);
+	c->finishing = true;
+	check_slot_release(r, c);
+	if (c->done != NULL)
+		c->done(c, c->ev, c->arg);
+	free(c->q);
+	free(c);
+}
+
+/* Advances c as far as the answers it has allow; may finish (and free) it. */
+static void check_step(struct spf_check *c)
+{
+	struct spf_resolver *r = c->r;
+	c->dirty = false;
+	for (;;) {
+		if (spf_eval_run(c->ev) == SPF_STEP_DONE) {
+			check_finish(c);
+			return;
+		}
+		bool answered = false;
+		struct spf_query q;
+		while (spf_eval_next_query(c->ev, &q)) {
+			if (answer_locally(r, c, &q)) {
+				answered = true;
+			} else if (submit(r, c, &q) != SPF_OK) {
+				/* Could not ask (out of memory, unusable name): a DNS error,
+				 * so temperror, never a wrong result. */
+				answer_now(c, q.id, SPF_DNS_SERVFAIL);
+				answered = true;
+			}
+		}
+		if (!answered)
+			break;
+	}
+	if (c->nq == 0) {
+		/* Waiting for DNS with nothing asked: no answer can ever come. */
+		spf_eval_expire(c->ev);
+		check_finish(c);
+	}
+}
+
+/* ---------------------------------------------------------------- public API */
+
+void spf_resolver_options_init(struct spf_resolver_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->mode = SPF_RESOLVER_SYSTEM;
+}
+
+static int set_opt(struct spf_resolver *r, const char *opt, const char *val, char *err,
+    size_t errcap)
+{
+	int rc = ub_ctx_set_option(r->ctx, opt, val);
+	if (rc != 0) {
+		seterr(err, errcap, "libunbound option %s %s: %s", opt, val, ub_strerror(rc));
+		return SPF_EIO;
+	}
+	return SPF_OK;
+}
+
+/*
+ * With an upstream resolver (system or forward mode) that resolver decides what
+ * names exist: libunbound's own locally served zones (RFC 6303 private and
+ * documentation reverse zones, test., home.arpa.) would hide the upstream's answers
+ * (internal reverse zones, test domains).  localhost., onion. and invalid. stay local
+ * (RFC 6761, RFC 7686).  In recursion mode every default stays: those queries must not
+ * leak to the root or AS112.
+ */
+static const char *const ub_upstream_opts[][2] = {
+	{ "unblock-lan-zones:", "yes" },
+	{ "insecure-lan-zones:", "yes" },
+	{ "local-zone:", "test. transparent" },
+	{ "local-zone:", "home.arpa. transparent" },
+};
+
+static int setup_ctx(struct spf_resolver *r, const struct spf_resolver_options *o, char *err,
+    size_t errcap)
+{
+	int rc;
+	r->ctx = ub_ctx_create();
+	if (r->ctx == NULL) {
+		seterr(err, errcap, "cannot create a libunbound context");
+		return SPF_ENOMEM;
+	}
+	if ((rc = ub_ctx_async(r->ctx, 1)) != 0) {
+		seterr(err, errcap, "libunbound: threads: %s", ub_strerror(rc));
+		return SPF_EIO;
+	}
+	for (size_t i = 0; i < sizeof(ub_tuning) / sizeof(ub_tuning[0]); i++)
+		if ((rc = set_opt(r, ub_tuning[i][0], ub_tuning[i][1], err, errcap)) != SPF_OK)
+			return rc;
+	if (o->tcp_only && (rc = set_opt(r, "tcp-upstream:", "yes", err, errcap)) != SPF_OK)
+		return rc;
+
+	if (o->mode == SPF_RESOLVER_SYSTEM || o->mode == SPF_RESOLVER_FORWARD) {
+		for (size_t i = 0; i < sizeof(ub_upstream_opts) / sizeof(ub_upstream_opts[0]); i++)
+			if ((rc = set_opt(r, ub_upstream_opts[i][0], ub_upstream_opts[i][1], err,
+			    errcap)) != SPF_OK)
+				return rc;
+	}
+
+	switch (o->mode) {
+	case SPF_RESOLVER_SYSTEM:
+		/* resolv.conf commonly names 127.0.0.1 or 127.0.0.53. */
+		if ((rc = set_opt(r, "do-not-query-localhost:", "no", err, errcap)) != SPF_OK)
+			return rc;
+		if ((rc = ub_ctx_resolvconf(r->ctx, NULL)) != 0) {
+			seterr(err, errcap, "/etc/resolv.conf: %s", ub_strerror(rc));
+			return SPF_EIO;
+		}
+		break;
+	case SPF_RESOLVER_FORWARD:
+		if (o->nforwarders == 0 || o->forwarders == NULL) {
+			seterr(err, errcap, "forward mode needs at least one forwarder");
+			return SPF_EINVAL;
+		}
+		/* Forwarders on loopback are the point of a local resolver. */
+		if ((rc = set_opt(r, "do-not-query-localhost:", "no", err, errcap)) != SPF_OK)
+			return rc;
+		for (size_t i = 0; i < o->nforwarders; i++) {
+			const char *f = o->forwarders[i];
+			if (f == NULL || (rc = ub_ctx_set_fwd(r->ctx, f)) != 0) {
+				seterr(err, errcap, "forwarder '%s': %s", f ? f : "(null)",
+				    f ? ub_strerror(rc) : "missing");
+				return SPF_EINVAL;
+			}
+		}
+		break;
+	case SPF_RESOLVER_RECURSE:
+		break; /* libunbound recurses from its built-in root hints */
+	default:
+		seterr(err, errcap, "unknown resolver mode %d", (int)o->mode);
+		return SPF_EINVAL;
+	}
+
+	if (o->trust_anchor_file != NULL) {
+		/* libunbound reads the file only when the context is finalized (at the
+		 * first query); check now that it is there, to fail at startup. */
+		FILE *f = fopen(o->trust_anchor_file, "r");
+		if (f == NULL) {
+			seterr(err, errcap, "%s: %s", o->trust_anchor_file, strerror(errno));
+			return SPF_ENOENT;
+		}
+		fclose(f);
+		if ((rc = ub_ctx_add_ta_autr(r->ctx, o->trust_anchor_file)) != 0) {
+			seterr(err, errcap, "%s: %s", o->trust_anchor_file, ub_strerror(rc));
+			return SPF_EIO;
+		}
+	}
+	if (ub_fd(r->ctx) < 0) {
+		seterr(err, errcap, "libunbound has no descriptor to watch");
+		return SPF_EIO;
+	}
+	r->hints = calloc(HINT_SLOTS, sizeof(*r->hints));
+	if (r->hints == NULL) {
+		seterr(err, errcap, "out of memory");
+		return SPF_ENOMEM;
+	}
+	return SPF_OK;
+}
+
+int spf_resolver_new(struct spf_resolver **out, const struct spf_resolver_options *o,
+    char *err, size_t errcap)
+{
+	if (err != NULL && errcap > 0)
+		err[0] = '\0';
+	if (out == NULL || o == NULL) {
+		seterr(err, errcap, "invalid argument");
+		return SPF_EINVAL;
+	}
+	*out = NULL;
+	struct spf_resolver *r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		seterr(err, errcap, "out of memory");
+		return SPF_ENOMEM;
+	}
+	r->zone = o->zone;
+	r->offline = o->offline;
+	r->ifl_free = -1;
+	r->cs_free = -1;
+	if (!r->offline) {
+		int rc = setup_ctx(r, o, err, errcap);
+		if (rc != SPF_OK) {
+			spf_resolver_free(r);
+			return rc;
+		}
+	}
+	*out = r;
+	return SPF_OK;
+}
+
+void spf_resolver_free(struct spf_resolver *r)
+{
+	if (r == NULL)
+		return;
+	/* Outstanding requests will never be called back once the context is gone. */
+	for (size_t i = 0; i < r->nifl; i++)
+		if (r->ifl[i].state == IFL_OUT)
+			free(r->ifl[i].req);
+	for (size_t i = 0; i < r->nstray; i++)
+		free(r->stray[i]);
+	if (r->ctx != NULL)
+		ub_ctx_delete(r->ctx); /* stops and joins the worker thread */
+	for (size_t i = 0; i < r->nifl; i++) {
+		struct inflight *e = &r->ifl[i];
+		if (e->state == IFL_FREE)
+			continue;
+		free(e->key);
+		free(e->w);
+		if (e->res)
+			ub_resolve_free(e->res);
+	}
+	/* Checks still running are dropped without done(), as if cancelled. */
+	for (size_t i = 0; i < r->ncs; i++) {
+		if (r->cs[i].c != NULL) {
+			free(r->cs[i].c->q);
+			free(r->cs[i].c);
+		}
+	}
+	free(r->ifl);
+	free(r->bucket);
+	free(r->cs);
+	free(r->ready);
+	free(r->dirty);
+	free(r->stray);
+	free(r->hints);
+	free(r);
+}
+
+int spf_resolver_fd(const struct spf_resolver *r)
+{
+	return r->ctx != NULL ? ub_fd(r->ctx) : -1;
+}
+
+int spf_resolver_process(struct spf_resolver *r)
+{
+	if (r->in_process)
+		return SPF_ESTATE; /* called from a done() callback */
+	if (r->ctx == NULL)
+		return SPF_OK;
+	r->in_process = true;
+	int rc = ub_process(r->ctx);
+
+	/* 1. Every answer that arrived goes to its evaluations. */
+	uint64_t now = now_us();
+	for (size_t k = 0; k < r->nready; k++) {
+		struct inflight *e = ifl_get(r, r->ready[k].slot, r->ready[k].gen);
+		if (e != NULL && e->state == IFL_READY)
+			deliver(r, (int32_t)r->ready[k].slot, now);
+	}
+	r->nready = 0;
+
+	/* 2. Then the evaluations run; done() may start, cancel or expire checks. */
+	for (size_t k = 0; k < r->ndirty; k++) {
+		struct spf_check *c = check_get(r, r->dirty[k].slot, r->dirty[k].gen);
+		if (c != NULL && c->dirty && !c->finishing)
+			check_step(c);
+	}
+	r->ndirty = 0;
+	r->in_process = false;
+	return rc == 0 ? SPF_OK : SPF_EIO;
+}
+
+int spf_resolver_start(struct spf_resolver *r, struct spf_eval *ev, spf_check_done_fn *done,
+    void *arg, struct spf_check **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (r == NULL || ev == NULL)
+		return SPF_EINVAL;
+	struct spf_check *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return SPF_ENOMEM;
+	c->r = r;
+	c->ev = ev;
+	c->done = done;
+	c->arg = arg;
+	if (check_slot_new(r, c) != SPF_OK ||
+	    !grow((void **)&r->dirty, &r->capdirty, r->ncs, sizeof(*r->dirty))) {
+		if (check_get(r, c->slot, c->gen) == c)
+			check_slot_release(r, c);
+		free(c);
+		return SPF_ENOMEM;
+	}
+	uint32_t slot = c->slot, gen = c->gen;
+	if (out != NULL)
+		*out = c;
+	check_step(c);
+	/* Finished already (every answer was known): the handle is gone. */
+	if (out != NULL && check_get(r, slot, gen) == NULL)
+		*out = NULL;
+	return SPF_OK;
+}
+
+void spf_check_cancel(struct spf_check *c)
+{
+	if (c == NULL || c->finishing)
+		return;
+	struct spf_resolver *r = c->r;
+	check_detach(c);
+	check_slot_release(r, c);
+	free(c->q);
+	free(c);
+}
+
+void spf_check_expire(struct spf_check *c)
+{
+	if (c == NULL || c->finishing)
+		return;
+	spf_eval_expire(c->ev);
+	check_finish(c);
+}
+
+static void run_done(struct spf_check *c, struct spf_eval *ev, void *arg)
+{
+	*(bool *)arg = true;
+}
+
+int spf_resolver_run(struct spf_resolver *r, struct spf_eval *ev, unsigned budget_ms)
+{
+	if (r->in_process)
+		return SPF_ESTATE;
+	bool finished = false;
+	struct spf_check *c = NULL;
+	uint64_t deadline = now_us() + (uint64_t)budget_ms * 1000u;
+	int rc = spf_resolver_start(r, ev, run_done, &finished, &c);
+	if (rc != SPF_OK)
+		return rc;
+	while (!finished) {
+		uint64_t now = now_us();
+		int fd = spf_resolver_fd(r);
+		if (now >= deadline || fd < 0) {
+			spf_check_expire(c);
+			break;
+		}
+		uint64_t left_ms = (deadline - now + 999) / 1000;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int n = poll(&p, 1, left_ms > INT32_MAX ? INT32_MAX : (int)left_ms);
+		if (n < 0 && errno != EINTR) {
+			spf_check_expire(c);
+			return SPF_EIO;
+		}
+		if (n > 0 && spf_resolver_process(r) != SPF_OK && !finished) {
+			spf_check_expire(c);
+			return SPF_EIO;
+		}
+	}
+	return SPF_OK;
+}
+
+void spf_resolver_stats(const struct spf_resolver *r, struct spf_resolver_stats *s)
+{
+	*s = r->st;
+}
