@@ -217,6 +217,12 @@ static bool name_within(const char *name, const char *domain)
 	return n == d || name[n - d - 1] == '.';
 }
 
+/* Can this MX target or PTR name be looked up?  (NULL: malformed; "": a null MX.) */
+static bool host_usable(const char *h)
+{
+	return h != NULL && spf_domain_valid(spf_slice_cstr(h));
+}
+
 /* %{p} (§7.3): a validated name that is <domain> or below it, else any, else "unknown". */
 static const char *validated_name(const struct spf_eval *ev, const char *domain)
 {
@@ -331,8 +337,7 @@ static void prefetch_hosts(struct spf_eval *ev, struct dnsq *q, size_t max, bool
 	if (q->rcode != SPF_DNS_NOERROR || (all_or_none && q->n > max))
 		return;
 	for (size_t i = 0; i < q->n && i < max; i++)
-		if (q->names[i] != NULL && q->names[i][0] != '\0' &&
-		    spf_domain_valid(spf_slice_cstr(q->names[i])))
+		if (host_usable(q->names[i]))
 			evq_ask(ev, q->names[i], addr_type(ev), true);
 }
 
@@ -448,10 +453,9 @@ static int ptr_resolve(struct spf_eval *ev)
 	/* Ask every name's addresses at once, then read them in order. */
 	bool waiting = false;
 	for (size_t i = 0; i < n; i++) {
-		const char *name = q->names[i];
-		if (name == NULL || !spf_domain_valid(spf_slice_cstr(name)))
+		if (!host_usable(q->names[i]))
 			continue;
-		struct dnsq *aq = evq_ask(ev, name, addr_type(ev), false);
+		struct dnsq *aq = evq_ask(ev, q->names[i], addr_type(ev), false);
 		if (aq == NULL)
 			return abort_nomem(ev);
 		if (aq->state != Q_DONE)
@@ -463,10 +467,9 @@ static int ptr_resolve(struct spf_eval *ev)
 	if (ev->validated == NULL)
 		return abort_nomem(ev);
 	for (size_t i = 0; i < n; i++) {
-		const char *name = q->names[i];
-		if (name == NULL || !spf_domain_valid(spf_slice_cstr(name)))
+		if (!host_usable(q->names[i]))
 			continue;
-		struct dnsq *aq = evq_find(ev, name, addr_type(ev));
+		struct dnsq *aq = evq_find(ev, q->names[i], addr_type(ev));
 		if (aq == NULL || aq->rcode != SPF_DNS_NOERROR)
 			continue;
 		for (size_t k = 0; k < aq->n; k++) {
@@ -533,9 +536,15 @@ static int dns_error(struct spf_eval *ev, struct frame *f, const struct spf_term
 	return abort_term(ev, f, t, SPF_RESULT_TEMPERROR, spf_buf_cstr(&b) ? msg : "DNS error");
 }
 
-static int mech_a(struct spf_eval *ev, struct frame *f, const struct spf_term *t)
+/*
+ * The lookup a term stands on (a, mx, exists): asks (t_name, type); once answered,
+ * T_CONT with the answer in *out.  A DNS error ends the evaluation in temperror (§5);
+ * a void answer is counted (§4.6.4) and is no match.
+ */
+static int term_lookup(struct spf_eval *ev, struct frame *f, const struct spf_term *t,
+    uint16_t type, struct dnsq **out)
 {
-	struct dnsq *q = evq_ask(ev, f->t_name, addr_type(ev), false);
+	struct dnsq *q = evq_ask(ev, f->t_name, type, false);
 	if (q == NULL)
 		return abort_nomem(ev);
 	if (q->state != Q_DONE)
@@ -544,37 +553,38 @@ static int mech_a(struct spf_eval *ev, struct frame *f, const struct spf_term *t
 		return dns_error(ev, f, t, q);
 	if (evq_void(q))
 		return count_void(ev, f, t) == T_CONT ? T_NOMATCH : T_ABORT;
+	*out = q;
+	return T_CONT;
+}
+
+static int mech_a(struct spf_eval *ev, struct frame *f, const struct spf_term *t)
+{
+	struct dnsq *q;
+	int r = term_lookup(ev, f, t, addr_type(ev), &q);
+	if (r != T_CONT)
+		return r;
 	return addr_match(ev, q, t) ? T_MATCH : T_NOMATCH;
 }
 
 static int mech_mx(struct spf_eval *ev, struct frame *f, const struct spf_term *t)
 {
-	struct dnsq *q = evq_ask(ev, f->t_name, SPF_RR_MX, false);
-	if (q == NULL)
-		return abort_nomem(ev);
-	if (q->state != Q_DONE)
-		return T_WAIT;
-	if (evq_error(q))
-		return dns_error(ev, f, t, q);
-	if (evq_void(q))
-		return count_void(ev, f, t) == T_CONT ? T_NOMATCH : T_ABORT;
+	struct dnsq *q;
+	int r = term_lookup(ev, f, t, SPF_RR_MX, &q);
+	if (r != T_CONT)
+		return r;
 	if (q->n > SPF_MAX_MX_NAMES)
 		return abort_term(ev, f, t, SPF_RESULT_PERMERROR,
 		    "more than 10 MX records (RFC 7208 section 4.6.4)");
 	/* All hosts' addresses at once; then read them in MX order, as a sequential
 	 * evaluation would (the first error or match decides). */
-	for (size_t i = 0; i < q->n; i++) {
-		const char *h = q->names[i];
-		if (h == NULL || h[0] == '\0' || !spf_domain_valid(spf_slice_cstr(h)))
-			continue;
-		if (evq_ask(ev, h, addr_type(ev), false) == NULL)
+	for (size_t i = 0; i < q->n; i++)
+		if (host_usable(q->names[i]) &&
+		    evq_ask(ev, q->names[i], addr_type(ev), false) == NULL)
 			return abort_nomem(ev);
-	}
 	for (size_t i = 0; i < q->n; i++) {
-		const char *h = q->names[i];
-		if (h == NULL || h[0] == '\0' || !spf_domain_valid(spf_slice_cstr(h)))
+		if (!host_usable(q->names[i]))
 			continue;
-		struct dnsq *aq = evq_find(ev, h, addr_type(ev));
+		struct dnsq *aq = evq_find(ev, q->names[i], addr_type(ev));
 		if (aq->state != Q_DONE)
 			return T_WAIT;
 		if (evq_error(aq))
@@ -601,17 +611,10 @@ static int mech_ptr(struct spf_eval *ev, struct frame *f, const struct spf_term 
 
 static int mech_exists(struct spf_eval *ev, struct frame *f, const struct spf_term *t)
 {
-	/* §5.7: always an A query, whatever the client's family. */
-	struct dnsq *q = evq_ask(ev, f->t_name, SPF_RR_A, false);
-	if (q == NULL)
-		return abort_nomem(ev);
-	if (q->state != Q_DONE)
-		return T_WAIT;
-	if (evq_error(q))
-		return dns_error(ev, f, t, q);
-	if (evq_void(q))
-		return count_void(ev, f, t) == T_CONT ? T_NOMATCH : T_ABORT;
-	return T_MATCH;
+	/* §5.7: always an A query, whatever the client's family; any record matches. */
+	struct dnsq *q;
+	int r = term_lookup(ev, f, t, SPF_RR_A, &q);
+	return r == T_CONT ? T_MATCH : r;
 }
 
 static int mech_include(struct spf_eval *ev, struct frame *f, const struct spf_term *t)

@@ -35,6 +35,8 @@
 #include "buf.h"
 #include "spfgate/zone.h"
 
+#include "macro.h"
+
 /* Links of a CNAME chain followed before the answer is SERVFAIL (RFC 1034 §3.6.2 asks
  * for loops to be caught; 8 is what FORMAT.md §6.5 suggests). */
 #define SPF_ZONE_MAX_CHAIN 8
@@ -113,21 +115,7 @@ static uint32_t name_hash(struct spf_slice s)
  */
 static bool name_valid(struct spf_slice s)
 {
-	if (s.len == 0)
-		return true;
-	if (s.len > SPF_MAX_DOMAIN)
-		return false;
-	size_t label = 0;
-	for (size_t i = 0; i < s.len; i++) {
-		if (s.p[i] == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if (++label > SPF_MAX_LABEL) {
-			return false;
-		}
-	}
-	return label > 0;
+	return s.len == 0 || spf_domain_valid(s);
 }
 
 /*
