@@ -824,7 +824,7 @@ static bool all_secure(const struct spf_eval *ev)
 {
 	bool any = false;
 	for (const struct dnsq *q = ev->qhead; q != NULL; q = q->next) {
-		if (q->state != Q_DONE || q->prefetch)
+		if (q->state != Q_DONE || !q->used)
 			continue;
 		if (!q->secure)
 			return false;

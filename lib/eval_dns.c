@@ -42,8 +42,11 @@ struct dnsq *evq_ask(struct spf_eval *ev, const char *name, uint16_t type, bool 
 {
 	struct dnsq *q = evq_find(ev, name, type);
 	if (q != NULL) {
-		if (!prefetch)
+		if (!prefetch) {
+			/* Still marked prefetched in the trace if its answer was waiting. */
 			q->prefetch = q->prefetch && q->state == Q_DONE;
+			q->used = true;
+		}
 		return q;
 	}
 	if (ev->nq >= EVAL_MAX_QUESTIONS)
@@ -69,6 +72,7 @@ struct dnsq *evq_ask(struct spf_eval *ev, const char *name, uint16_t type, bool 
 	q->type = type;
 	q->state = Q_NEW;
 	q->prefetch = prefetch;
+	q->used = !prefetch;
 	ev->byid[ev->nq] = q;
 	q->id = (uint32_t)++ev->nq;
 	if (ev->qtail != NULL)

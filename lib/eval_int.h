@@ -28,7 +28,8 @@ struct dnsq {
 	uint32_t id;
 	uint16_t type;
 	enum dnsq_state state;
-	bool prefetch;      /* asked speculatively, before evaluation needed it */
+	bool prefetch;      /* asked speculatively, before evaluation needed it (trace) */
+	bool used;          /* asked by the evaluation itself: its answer counts (secure) */
 	bool want_record;   /* a TXT asked for an SPF record: prefetch its terms */
 	bool want_hosts;    /* an MX asked by a prefetch: prefetch its hosts too */
 	bool want_ptrhosts; /* a PTR asked by a prefetch: prefetch its names' addresses */
