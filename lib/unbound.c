@@ -61,6 +61,16 @@
  *
  * Not thread-safe: one thread drives a resolver and all of its checks.
  *
+ * DNSSEC: options.trust_anchor_file is loaded as unbound.conf would load it, the kind
+ * decided by its content.  A file with a line starting ";;id:" is an RFC 5011
+ * auto-trust-anchor file (what unbound and unbound-anchor write), given to
+ * ub_ctx_add_ta_autr(): libunbound tracks key rollovers and rewrites the file, so it and
+ * its directory must be writable.  Any other file is a static anchor in zone format, DS
+ * or DNSKEY records (as from ldns-keygen, dig or drill), given to ub_ctx_add_ta_file()
+ * and only read.  A plain DS file meant to seed RFC 5011 tracking is therefore a static
+ * anchor; run unbound-anchor(8) on it first to turn it into a tracked one.  A bogus
+ * answer is SERVFAIL (above); spf_answer.secure is libunbound's "secure" flag.
+ *
  * Zone overlay: names that options.zone covers are answered from it at once; with
  * offline set, every other name is NXDOMAIN and no libunbound context exists.
  *
@@ -907,6 +917,25 @@ static const char *const ub_upstream_opts[][2] = {
 	{ "local-zone:", "home.arpa. transparent" },
 };
 
+/*
+ * Is the trust anchor file in f an RFC 5011 auto-trust-anchor file?  unbound writes
+ * one (and unbound-anchor creates one) with a line ";;id: NAME CLASS" for its zone,
+ * and keeps it there on every rewrite; a zone-format file of DS or DNSKEY records has
+ * no reason to carry one.  Only the starts of lines are looked at; longer lines (RSA
+ * keys) are read in pieces.
+ */
+static bool ta_is_autr(FILE *f)
+{
+	char line[256];
+	bool at_start = true;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (at_start && strncmp(line, ";;id:", 5) == 0)
+			return true;
+		at_start = strchr(line, '\n') != NULL;
+	}
+	return false;
+}
+
 static int setup_ctx(struct spf_resolver *r, const struct spf_resolver_options *o, char *err,
     size_t errcap)
 {
@@ -975,10 +1004,31 @@ static int setup_ctx(struct spf_resolver *r, const struct spf_resolver_options *
 			seterr(err, errcap, "%s: %s", o->trust_anchor_file, strerror(errno));
 			return SPF_ENOENT;
 		}
+		bool autr = ta_is_autr(f);
+		bool rderr = ferror(f) != 0;
 		fclose(f);
-		if ((rc = ub_ctx_add_ta_autr(r->ctx, o->trust_anchor_file)) != 0) {
+		if (rderr) {
+			seterr(err, errcap, "%s: read error", o->trust_anchor_file);
+			return SPF_EIO;
+		}
+		rc = autr ? ub_ctx_add_ta_autr(r->ctx, o->trust_anchor_file) :
+		    ub_ctx_add_ta_file(r->ctx, o->trust_anchor_file);
+		if (rc != 0) {
 			seterr(err, errcap, "%s: %s", o->trust_anchor_file, ub_strerror(rc));
 			return SPF_EIO;
+		}
+		/* A file that does not parse would make every query SERVFAIL (libunbound
+		 * fails its validator at the first query).  Finalize the context now with a
+		 * question it answers itself (its localhost. zone, no network), so that a
+		 * bad anchor is an error here.  No option can be set after this. */
+		struct ub_result *res = NULL;
+		rc = ub_resolve(r->ctx, "localhost.", SPF_RR_A, DNS_CLASS_IN, &res);
+		if (res != NULL)
+			ub_resolve_free(res);
+		if (rc != 0) {
+			seterr(err, errcap, "%s: cannot load the trust anchor (%s)",
+			    o->trust_anchor_file, ub_strerror(rc));
+			return SPF_EINVAL;
 		}
 	}
 	if (ub_fd(r->ctx) < 0) {

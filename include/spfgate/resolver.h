@@ -41,8 +41,12 @@ struct spf_resolver_options {
 	/* SPF_RESOLVER_FORWARD: "IP" or "IP@port", IPv4 or IPv6. */
 	const char *const *forwarders;
 	size_t nforwarders;
-	/* A DNSSEC trust anchor file (unbound's auto-trust-anchor-file format); NULL for
-	 * none.  With one, answers carry spf_answer.secure. */
+	/* A DNSSEC trust anchor file; NULL for none.  With one, answers carry
+	 * spf_answer.secure and bogus answers are SERVFAIL.  Both kinds unbound.conf
+	 * takes are accepted, told apart by content: a file with a line starting
+	 * ";;id:" is an RFC 5011 auto-trust-anchor-file (as unbound and unbound-anchor
+	 * write it; libunbound rewrites it, so it must be writable); any other file is a
+	 * trust-anchor-file of DS or DNSKEY records in zone format, only read. */
 	const char *trust_anchor_file;
 	/* Prefer TCP for every upstream query (tests; default false). */
 	bool tcp_only;
