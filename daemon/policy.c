@@ -10,29 +10,58 @@
  * newline, a value must not contain NUL or newline.  We also refuse an empty name
  * and a line without "=".  Everything else is accepted; unknown names are ignored.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "policy.h"
 
-static const char *const names[PA_COUNT] = {
-	[PA_REQUEST] = "request",
-	[PA_PROTOCOL_STATE] = "protocol_state",
-	[PA_PROTOCOL_NAME] = "protocol_name",
-	[PA_HELO_NAME] = "helo_name",
-	[PA_QUEUE_ID] = "queue_id",
-	[PA_SENDER] = "sender",
-	[PA_RECIPIENT] = "recipient",
-	[PA_CLIENT_ADDRESS] = "client_address",
-	[PA_CLIENT_NAME] = "client_name",
-	[PA_REVERSE_CLIENT_NAME] = "reverse_client_name",
-	[PA_INSTANCE] = "instance",
-	[PA_SASL_METHOD] = "sasl_method",
-	[PA_SASL_USERNAME] = "sasl_username",
+/* The names, with their lengths so that a line is matched without strlen(). */
+#define N(s) { s, sizeof(s) - 1 }
+static const struct {
+	const char *s;
+	size_t len;
+} names[PA_COUNT] = {
+	[PA_REQUEST] = N("request"),
+	[PA_PROTOCOL_STATE] = N("protocol_state"),
+	[PA_PROTOCOL_NAME] = N("protocol_name"),
+	[PA_HELO_NAME] = N("helo_name"),
+	[PA_QUEUE_ID] = N("queue_id"),
+	[PA_SENDER] = N("sender"),
+	[PA_RECIPIENT] = N("recipient"),
+	[PA_CLIENT_ADDRESS] = N("client_address"),
+	[PA_CLIENT_NAME] = N("client_name"),
+	[PA_REVERSE_CLIENT_NAME] = N("reverse_client_name"),
+	[PA_INSTANCE] = N("instance"),
+	[PA_SASL_METHOD] = N("sasl_method"),
+	[PA_SASL_USERNAME] = N("sasl_username"),
 };
+#undef N
+
+/*
+ * The attributes by name length (today at most two share one; room for four): a
+ * line is compared with these only, not with every name.  Filled from names[] at the first call, so the
+ * two tables cannot disagree.  Entries are attribute + 1; 0 is none.
+ */
+#define BYLEN_MAX 32
+#define BYLEN_SLOTS 4
+static unsigned char bylen[BYLEN_MAX][BYLEN_SLOTS];
+static bool bylen_ready;
+
+static void bylen_init(void)
+{
+	for (unsigned a = 0; a < PA_COUNT; a++) {
+		unsigned char *slot = bylen[names[a].len];
+		int k = 0;
+		while (slot[k])
+			k++;
+		slot[k] = (unsigned char)(a + 1);
+	}
+	bylen_ready = true;
+}
 
 const char *policy_attr_name(enum policy_attr a)
 {
-	return (unsigned)a < PA_COUNT ? names[a] : "?";
+	return (unsigned)a < PA_COUNT ? names[a].s : "?";
 }
 
 void policy_init(struct policy_request *r, char *store, size_t cap)
@@ -95,8 +124,11 @@ enum policy_status policy_line(struct policy_request *r, const struct policy_lim
 	size_t nlen = (size_t)(eq - line);
 	const char *val = eq + 1;
 	size_t vlen = len - nlen - 1;
-	for (unsigned a = 0; a < PA_COUNT; a++) {
-		if (strlen(names[a]) != nlen || memcmp(names[a], line, nlen) != 0)
+	if (!bylen_ready)
+		bylen_init();
+	for (int k = 0; nlen < BYLEN_MAX && k < BYLEN_SLOTS && bylen[nlen][k]; k++) {
+		unsigned a = bylen[nlen][k] - 1u;
+		if (names[a].s[0] != line[0] || memcmp(names[a].s, line, nlen) != 0)
 			continue;
 		if (vlen + 1 > r->store_cap - r->store_len) {
 			*why = "request too large";

@@ -3,22 +3,37 @@
  *
  * Entry points: session_new(), session_close_all().
  *
- * Life of a request.  Lines are taken from the bufferevent's input one at a time
- * (policy.c); a line longer than max_line is refused as soon as that many bytes
- * without a newline are buffered, so a client cannot make us buffer without bound.
- * When the empty line arrives the session is busy: it takes a reference on the
- * current configuration, answers from the per-instance cache if it can, else checks
- * the static whitelists, then starts its jobs together under one timer (the time
- * budget): SPF evaluations on the shared resolver (trusted forwarders, HELO, MAIL
- * FROM) and, for the helo_address whitelist, an address lookup (dnsaddr.c).  When the
- * last job is done (or the timer expired them: temperror, no address), decide.c turns
- * the outcomes into the reply, which is cached for the instance.  Then the next
- * buffered request, if any, is read.
+ * Life of a request.  The descriptor is read with read(2) straight into the session's
+ * input buffer; complete lines are taken from it one at a time (policy.c); a line
+ * longer than max_line is refused as soon as that many bytes without a newline are
+ * buffered, so a client cannot make us buffer without bound.  When the empty line
+ * arrives the session is busy: it takes a reference on the current configuration,
+ * answers from the per-instance cache if it can, else checks the static whitelists,
+ * then starts its jobs together: SPF evaluations on the shared resolver (trusted
+ * forwarders, HELO, MAIL FROM) and, for the helo_address whitelist, an address
+ * lookup (dnsaddr.c).  A job left running after they are all started gets the time
+ * budget timer.  When the last job is done (or the timer expired them: temperror, no
+ * address), decide.c turns the outcomes into the reply, which is cached for the
+ * instance.  Then the next buffered request, if any, is read.
+ *
+ * I/O.  No bufferevents: one read(2) takes what the socket holds, and a reply is
+ * written with one write(2) at once; only a reply the socket does not take whole is
+ * copied aside, and only then is a write event armed.  So a request costs one read
+ * and one write.  Buffers are not owned by idle sessions: the input buffer and the
+ * request store come from a small process-wide pool when data arrives and go back
+ * when the session has nothing half-read, and the per-instance cache is allocated at
+ * the first check.  An idle connection is its struct session and one event.  The
+ * idle timeout and the time budget use libevent's common timeouts (O(1) per
+ * connection, however many are open).
  *
  * Re-entrancy.  A job may finish inside the call that starts it (an answer known at
  * once: zone, offline, cache), so the finish is held (s->hold) while jobs are started
- * or expired.  Anything below pump() may end the session; there session_free() only
- * marks it dead and pump() frees it on the way out, so nothing touches freed memory.
+ * or expired.  The reply may then be written, and the next pipelined request taken,
+ * before spf_resolver_start() returns: that all happens inside pump(), which is not
+ * re-entered (the next request is taken by the loop already running).  Anything below
+ * pump() may end the session; there session_free() only marks it dead and pump()
+ * frees it on the way out, so nothing touches freed memory.  Outside pump() (a check
+ * finishing from the event loop) the reply is written and pump() is called.
  *
  * Per-instance cache.  Postfix sends one request per recipient with the same
  * "instance" (smtpd_delay_reject=yes), all on the same connection.  The first
@@ -36,19 +51,16 @@
  * goes away; its checks are cancelled.  In --stdio mode, end of input after a
  * complete request lets that request finish and its reply be written first.
  *
- * Memory: a session owns its bufferevents, its request store (max_request bytes),
- * its jobs and evaluations, and the strings of its cache entry.
+ * Memory: a session owns its events, its input buffer and request store while it
+ * holds them (pooled), unwritten output, its jobs and evaluations, and its cache entry.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "decide.h"
@@ -69,10 +81,11 @@ struct job {
 	bool running;
 };
 
-/* The decision for the current instance. */
+/* The decision for the current instance (allocated at the session's first check). */
 struct cached {
 	bool valid;
-	char *instance, *sender, *client, *helo;
+	char *strings;            /* one allocation: instance, sender, client, helo */
+	const char *instance, *sender, *client, *helo;
 	bool adoptable;           /* checked at MAIL, before Postfix named the instance */
 	enum action action;
 	char reply[DECIDE_REPLY_MAX + 32];
@@ -84,19 +97,26 @@ struct cached {
 struct session {
 	struct session *prev, *next;
 	struct server *srv;
-	struct bufferevent *in, *out; /* the same for a socket */
+	int rfd, wfd;              /* the same for a socket */
+	struct event *rev;         /* readable, or the idle timeout */
+	struct event *wev;         /* writable: armed only while output waits */
+
+	char *in;                  /* unparsed input (pooled; NULL when none) */
+	size_t inpos, inlen, incap; /* taken up to inpos, read up to inlen */
+	char *out;                 /* output the descriptor did not take (NULL: none) */
+	size_t outpos, outlen, outcap;
+
+	struct policy_request req; /* its store is pooled while a request is read */
+
 	bool stdio;
-	char peer[64];
-
-	struct policy_request req;
-	char *store;
-	size_t store_cap;
-
 	bool busy;       /* a complete request is being answered */
 	bool in_pump;    /* pump() is on the stack: do not re-enter it, do not free */
 	bool dead;       /* session_free() was called inside pump(): free on the way out */
 	bool closing;    /* flush the output, then free */
 	bool eof;        /* no more input will come */
+	bool failed;     /* the output failed: free when pump() unwinds */
+	bool hold;       /* starting or expiring jobs: finish later */
+	bool expired;
 
 	/* The request being answered. */
 	struct config *cfg;
@@ -105,12 +125,11 @@ struct session {
 	struct job *jobs;
 	size_t njobs;
 	unsigned pending;
-	bool hold;       /* starting or expiring jobs: finish later */
-	bool expired;
-	struct event *timer;
-	struct timespec t0;
+	struct event *timer;       /* the time budget; created at the first wait */
+	struct timeval t0;
 
-	struct cached cache;
+	struct cached *cache;
+	char peer[64];
 };
 
 static struct session *sessions;
@@ -118,13 +137,79 @@ static struct session *sessions;
 static void pump(struct session *s);
 static void session_free(struct session *s);
 
+/* ---------------------------------------------------------------- buffer pool */
+
+/*
+ * Input buffers and request stores are only needed while data is half-read or a
+ * request is being answered; a few spares are kept so that the common case (the
+ * whole request in one read, answered at once) allocates nothing.  A spare of the
+ * wrong size (after a reload changed the caps) is freed rather than reused.
+ */
+#define POOL_MAX 8
+
+struct pool {
+	char *v[POOL_MAX];
+	size_t cap[POOL_MAX];
+	size_t n;
+};
+static struct pool inpool, storepool;
+
+static char *pool_get(struct pool *p, size_t cap)
+{
+	while (p->n > 0) {
+		p->n--;
+		if (p->cap[p->n] == cap)
+			return p->v[p->n];
+		free(p->v[p->n]);
+	}
+	return malloc(cap);
+}
+
+static void pool_put(struct pool *p, char *b, size_t cap)
+{
+	if (b == NULL)
+		return;
+	if (p->n == POOL_MAX) {
+		free(b);
+		return;
+	}
+	p->v[p->n] = b;
+	p->cap[p->n] = cap;
+	p->n++;
+}
+
+static void pool_clear(struct pool *p)
+{
+	while (p->n > 0)
+		free(p->v[--p->n]);
+}
+
 /* ---------------------------------------------------------------- helpers */
 
-static long elapsed_ms(const struct timespec *t0)
+/* libevent's cached time: read once per loop iteration, no system call. */
+static void now(const struct session *s, struct timeval *tv)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+	if (event_base_gettimeofday_cached(s->srv->base, tv) != 0)
+		evutil_gettimeofday(tv, NULL);
+}
+
+static long elapsed_ms(const struct session *s)
+{
+	struct timeval t;
+	now(s, &t);
+	return (long)(t.tv_sec - s->t0.tv_sec) * 1000 + (long)(t.tv_usec - s->t0.tv_usec) / 1000;
+}
+
+/* A timeout shared by many events: libevent keeps these in a queue, not its heap. */
+static const struct timeval *common_timeout(struct event_base *base, unsigned ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	const struct timeval *ct = event_base_init_common_timeout(base, &tv);
+	static struct timeval fallback;
+	if (ct)
+		return ct;
+	fallback = tv;
+	return &fallback;
 }
 
 static const char *receiver(const struct session *s)
@@ -134,11 +219,11 @@ static const char *receiver(const struct session *s)
 
 static void cache_clear(struct cached *c)
 {
-	free(c->instance);
-	free(c->sender);
-	free(c->client);
-	free(c->helo);
-	memset(c, 0, sizeof(*c));
+	if (c == NULL)
+		return;
+	free(c->strings);
+	c->strings = NULL;
+	c->valid = false;
 }
 
 /*
@@ -152,64 +237,206 @@ static void cache_clear(struct cached *c)
  */
 static bool cache_hit(struct session *s)
 {
-	struct cached *c = &s->cache;
+	struct cached *c = s->cache;
 	const char *inst = policy_get(&s->req, PA_INSTANCE);
-	if (!c->valid || *inst == '\0' ||
+	if (c == NULL || !c->valid || *inst == '\0' ||
 	    strcmp(c->sender, policy_get(&s->req, PA_SENDER)) != 0 ||
 	    strcmp(c->client, policy_get(&s->req, PA_CLIENT_ADDRESS)) != 0 ||
 	    strcmp(c->helo, policy_get(&s->req, PA_HELO_NAME)) != 0)
 		return false;
 	if (c->adoptable) {
-		char *ni = strdup(inst);
-		if (ni == NULL)
+		/* The instance string is the first of the four: rebuild the block. */
+		size_t il = strlen(inst), sl = strlen(c->sender) + 1, cl = strlen(c->client) + 1,
+		    hl = strlen(c->helo) + 1;
+		char *ns = malloc(il + 1 + sl + cl + hl);
+		if (ns == NULL)
 			return false;
-		free(c->instance);
-		c->instance = ni;
+		memcpy(ns, inst, il + 1);
+		memcpy(ns + il + 1, c->sender, sl);
+		memcpy(ns + il + 1 + sl, c->client, cl);
+		memcpy(ns + il + 1 + sl + cl, c->helo, hl);
+		free(c->strings);
+		c->strings = ns;
+		c->instance = ns;
+		c->sender = ns + il + 1;
+		c->client = c->sender + sl;
+		c->helo = c->client + cl;
 		c->adoptable = false;
 		return true;
 	}
 	return strcmp(c->instance, inst) == 0;
 }
 
+/* A new cache entry for the request: its four strings in one allocation. */
 static bool cache_start(struct session *s)
 {
-	struct cached *c = &s->cache;
-	cache_clear(c);
-	c->instance = strdup(policy_get(&s->req, PA_INSTANCE));
-	c->sender = strdup(policy_get(&s->req, PA_SENDER));
-	c->client = strdup(policy_get(&s->req, PA_CLIENT_ADDRESS));
-	c->helo = strdup(policy_get(&s->req, PA_HELO_NAME));
-	if (!c->instance || !c->sender || !c->client || !c->helo) {
-		cache_clear(c);
+	static const enum policy_attr keys[4] = { PA_INSTANCE, PA_SENDER, PA_CLIENT_ADDRESS,
+		PA_HELO_NAME };
+	const char *v[4];
+	size_t len[4], total = 0;
+
+	if (s->cache == NULL && (s->cache = calloc(1, sizeof(*s->cache))) == NULL)
 		return false;
+	struct cached *c = s->cache;
+	cache_clear(c);
+	for (int i = 0; i < 4; i++) {
+		v[i] = policy_get(&s->req, keys[i]);
+		len[i] = strlen(v[i]) + 1;
+		total += len[i];
 	}
+	char *p = malloc(total);
+	if (p == NULL)
+		return false;
+	c->strings = p;
+	const char **dst[4] = { &c->instance, &c->sender, &c->client, &c->helo };
+	for (int i = 0; i < 4; i++) {
+		memcpy(p, v[i], len[i]);
+		*dst[i] = p;
+		p += len[i];
+	}
+	c->valid = false;
+	c->nhdr = c->next = 0;
+	c->summary[0] = '\0';
+	c->reply[0] = '\0';
 	c->adoptable = c->instance[0] == '\0' &&
 	    strcasecmp(policy_get(&s->req, PA_PROTOCOL_STATE), "MAIL") == 0;
 	return true;
 }
 
+/* Appends s to out (cap bytes with the NUL), cut if it does not fit.  Returns the
+ * new length. */
+static size_t put(char *out, size_t len, size_t cap, const char *s)
+{
+	size_t n = strlen(s);
+	if (len >= cap)
+		return len;
+	if (n > cap - 1 - len)
+		n = cap - 1 - len;
+	memcpy(out + len, s, n);
+	len += n;
+	out[len] = '\0';
+	return len;
+}
+
 /* The reply for the cached decision: its action, or the next header, or DUNNO. */
 static void cached_reply(struct session *s, char *out, size_t cap, bool may_prepend)
 {
-	struct cached *c = &s->cache;
+	struct cached *c = s->cache;
 	if (c->action != ACTION_BYPASS)
-		snprintf(out, cap, "%s", c->reply);
+		put(out, 0, cap, c->reply);
 	else if (may_prepend && c->next < c->nhdr)
-		snprintf(out, cap, "PREPEND %s", c->hdr[c->next++]);
+		put(out, put(out, 0, cap, "PREPEND "), cap, c->hdr[c->next++]);
 	else
-		snprintf(out, cap, "DUNNO");
+		put(out, 0, cap, "DUNNO");
 }
 
 /* ---------------------------------------------------------------- output */
 
+static void on_writable(evutil_socket_t fd, short what, void *arg);
+
+/* Keeps n bytes the descriptor did not take, and waits until it can take them. */
+static bool queue_output(struct session *s, const char *p, size_t n)
+{
+	if (s->outpos > 0 && s->outpos == s->outlen)
+		s->outpos = s->outlen = 0;
+	if (n > s->outcap - s->outlen) {
+		size_t live = s->outlen - s->outpos;
+		size_t cap = s->outcap ? s->outcap : 1024;
+		while (cap - live < n)
+			cap *= 2;
+		char *nb = malloc(cap);
+		if (nb == NULL)
+			return false;
+		if (live)
+			memcpy(nb, s->out + s->outpos, live);
+		free(s->out);
+		s->out = nb;
+		s->outcap = cap;
+		s->outpos = 0;
+		s->outlen = live;
+	}
+	memcpy(s->out + s->outlen, p, n);
+	s->outlen += n;
+	if (s->wev == NULL &&
+	    (s->wev = event_new(s->srv->base, s->wfd, EV_WRITE | EV_PERSIST, on_writable, s)) == NULL)
+		return false;
+	return event_add(s->wev, NULL) == 0;
+}
+
+/*
+ * An output error: nothing more can be written.  The session ends when pump()
+ * unwinds (a reply is always followed by pump()): not here, since the caller may be
+ * a check finishing outside pump() that still has s to tidy up.
+ */
+static void output_failed(struct session *s, const char *why)
+{
+	if (errno != EPIPE && errno != ECONNRESET)
+		log_warn("%s: %s", s->peer, why);
+	s->closing = true;
+	s->failed = true;
+	if (s->rev)
+		event_del(s->rev);
+}
+
 static void write_reply(struct session *s, const char *action)
 {
-	struct evbuffer *out = bufferevent_get_output(s->out);
+	char buf[DECIDE_REPLY_MAX + SPF_HEADER_MAX + 48];
+	size_t len;
+
+	if (s->dead || s->failed)
+		return;
 	/* One attribute, then the empty line (SMTPD_POLICY_README). */
-	if (evbuffer_add(out, "action=", 7) != 0 ||
-	    evbuffer_add(out, action, strlen(action)) != 0 ||
-	    evbuffer_add(out, "\n\n", 2) != 0)
-		log_warnx("%s: cannot queue the reply", s->peer);
+	memcpy(buf, "action=", 7);
+	len = put(buf, 7, sizeof(buf) - 2, action);
+	memcpy(buf + len, "\n\n", 2);
+	len += 2;
+	if (s->outlen > s->outpos) {
+		/* Earlier output still waits: keep the order. */
+		if (!queue_output(s, buf, len))
+			output_failed(s, "cannot queue the reply");
+		return;
+	}
+	ssize_t n;
+	do
+		n = write(s->wfd, buf, len);
+	while (n == -1 && errno == EINTR);
+	if (n == (ssize_t)len)
+		return;
+	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
+		output_failed(s, "write");
+		return;
+	}
+	if (n < 0)
+		n = 0;
+	if (!queue_output(s, buf + n, len - (size_t)n))
+		output_failed(s, "cannot queue the reply");
+}
+
+static void on_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	while (s->outpos < s->outlen) {
+		ssize_t n = write(s->wfd, s->out + s->outpos, s->outlen - s->outpos);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			if (errno != EPIPE && errno != ECONNRESET)
+				log_warn("%s: write", s->peer);
+			session_free(s);
+			return;
+		}
+		s->outpos += (size_t)n;
+	}
+	/* All written: the buffer goes, the event is disarmed. */
+	event_del(s->wev);
+	free(s->out);
+	s->out = NULL;
+	s->outpos = s->outlen = s->outcap = 0;
+	if (s->closing)
+		session_free(s);
 }
 
 static void end_request(struct session *s)
@@ -225,13 +452,13 @@ static void end_request(struct session *s)
 	s->jobs = NULL;
 	s->njobs = 0;
 	s->pending = 0;
-	if (s->timer) {
-		event_free(s->timer);
-		s->timer = NULL;
-	}
+	if (s->timer)
+		event_del(s->timer);
 	config_unref(s->cfg);
 	s->cfg = NULL;
-	policy_reset(&s->req);
+	/* The store goes back to the pool: an idle session holds none. */
+	pool_put(&storepool, s->req.store, s->req.store_cap);
+	policy_init(&s->req, NULL, 0);
 	s->busy = false;
 	s->expired = false;
 	s->group = NULL;
@@ -255,11 +482,11 @@ static const char *qid(const struct session *s, struct esc *e)
 
 static void log_outcome_details(const struct session *s, const struct job *j)
 {
-	const struct spf_outcome *o = spf_eval_outcome(j->ev);
+	const struct spf_outcome *o;
 	const struct spf_trace *t;
 	struct esc e1, e2, e3, e4;
 
-	if (o == NULL || log_getlevel() < 2)
+	if (log_getlevel() < 2 || (o = spf_eval_outcome(j->ev)) == NULL)
 		return;
 	size_t n = spf_eval_trace(j->ev, &t);
 	if (log_getlevel() >= 3) {
@@ -281,22 +508,95 @@ static void log_outcome_details(const struct session *s, const struct job *j)
 	    o->problem ? "; problem: " : "", o->problem ? esc(&e3, o->problem) : "");
 }
 
+/* Appends s, escaped and capped as esc() does, to out (cap bytes with the NUL). */
+static size_t put_esc(char *out, size_t len, size_t cap, const char *s)
+{
+	if (len + 1 >= cap)
+		return len;
+	log_escape(s, strlen(s), LOG_ESC_MAX, out + len, cap - len);
+	return len + strlen(out + len);
+}
+
+/* Appends a decimal number. */
+static size_t put_long(char *out, size_t len, size_t cap, long v)
+{
+	char d[24];
+	size_t n = sizeof(d);
+	unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+	d[--n] = '\0';
+	do
+		d[--n] = (char)('0' + u % 10);
+	while ((u /= 10) != 0 && n > 1);
+	if (v < 0)
+		d[--n] = '-';
+	return put(out, len, cap, d + n);
+}
+
+/*
+ * The decision line (level 1, one per request).  Built with put() rather than one
+ * printf with eleven conversions and five escape buffers: this is the one log line
+ * every request writes.
+ */
 static void log_decision(const struct session *s, const char *how, const char *reply)
 {
-	struct esc q, c, h, f, i, r;
-	log_info("%s: client=%s helo=%s sender=%s instance=%s state=%s: %s action=%s "
-	    "reply=\"%s\" time=%ldms%s", qid(s, &q), esc(&c, s->cache.client),
-	    esc(&h, policy_get(&s->req, PA_HELO_NAME)), esc(&f, policy_get(&s->req, PA_SENDER)),
-	    esc(&i, policy_get(&s->req, PA_INSTANCE)),
-	    esc(&r, policy_get(&s->req, PA_PROTOCOL_STATE)), s->cache.summary,
-	    action_name(s->cache.action), reply, elapsed_ms(&s->t0), how);
+	static const enum policy_attr attrs[4] = { PA_HELO_NAME, PA_SENDER, PA_INSTANCE,
+		PA_PROTOCOL_STATE };
+	static const char *const labels[4] = { " helo=", " sender=", " instance=", " state=" };
+	char b[4096];
+	size_t n;
+
+	if (log_getlevel() < 1)
+		return; /* nothing below is formatted for a line nobody writes */
+	const char *q = policy_get(&s->req, PA_QUEUE_ID);
+	n = *q ? put_esc(b, 0, sizeof(b), q) : put(b, 0, sizeof(b), "NOQUEUE");
+	n = put(b, n, sizeof(b), ": client=");
+	n = put_esc(b, n, sizeof(b), s->cache->client);
+	for (int i = 0; i < 4; i++) {
+		n = put(b, n, sizeof(b), labels[i]);
+		n = put_esc(b, n, sizeof(b), policy_get(&s->req, attrs[i]));
+	}
+	n = put(b, n, sizeof(b), ": ");
+	n = put(b, n, sizeof(b), s->cache->summary);
+	n = put(b, n, sizeof(b), " action=");
+	n = put(b, n, sizeof(b), action_name(s->cache->action));
+	n = put(b, n, sizeof(b), " reply=\"");
+	n = put(b, n, sizeof(b), reply);
+	n = put(b, n, sizeof(b), "\" time=");
+	n = put_long(b, n, sizeof(b), elapsed_ms(s));
+	n = put(b, n, sizeof(b), "ms");
+	put(b, n, sizeof(b), how);
+	log_info("%s", b);
 }
 
 /* ---------------------------------------------------------------- checks */
 
+/* "helo=none mailfrom=fail list=NAME (time budget expired)", without printf. */
+static void summarize(const struct session *s, const struct spf_outcome *helo,
+    const struct spf_outcome *mfrom, char *out, size_t cap)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	if (helo) {
+		n = put(out, n, cap, "helo=");
+		n = put(out, n, cap, spf_result_name(helo->result));
+	}
+	if (mfrom) {
+		if (helo)
+			n = put(out, n, cap, " ");
+		n = put(out, n, cap, "mailfrom=");
+		n = put(out, n, cap, spf_result_name(mfrom->result));
+	}
+	if (s->group) {
+		n = put(out, n, cap, " list=");
+		n = put(out, n, cap, s->group->name);
+	}
+	if (s->expired)
+		put(out, n, cap, " (time budget expired)");
+}
+
 static void finish_request(struct session *s)
 {
-	struct cached *c = &s->cache;
+	struct cached *c = s->cache;
 	const struct spf_outcome *helo = NULL, *mfrom = NULL;
 	const char *fwd_pass = NULL;
 	bool helo_addr = false;
@@ -343,15 +643,11 @@ static void finish_request(struct session *s)
 		const struct action_table *t = s->group ? &s->group->actions : &s->cfg->actions;
 		decide_final(s->cfg, t, helo, mfrom, &d);
 		c->action = d.action;
-		snprintf(c->reply, sizeof(c->reply), "%s", d.reply);
-		snprintf(c->summary, sizeof(c->summary), "%s%s%s%s%s%s%s%s",
-		    helo ? "helo=" : "", helo ? spf_result_name(helo->result) : "",
-		    helo && mfrom ? " " : "",
-		    mfrom ? "mailfrom=" : "", mfrom ? spf_result_name(mfrom->result) : "",
-		    s->group ? " list=" : "", s->group ? s->group->name : "",
-		    s->expired ? " (time budget expired)" : "");
-		c->nhdr = decide_headers(s->cfg, receiver(s), helo, mfrom, c->hdr,
-		    sizeof(c->hdr[0]));
+		put(c->reply, 0, sizeof(c->reply), d.reply);
+		summarize(s, helo, mfrom, c->summary, sizeof(c->summary));
+		/* Headers only go out with bypass; a block or tempblock reply has none. */
+		c->nhdr = c->action == ACTION_BYPASS ? decide_headers(s->cfg, receiver(s), helo,
+		    mfrom, c->hdr, sizeof(c->hdr[0])) : 0;
 	}
 	c->next = 0;
 	c->valid = true;
@@ -440,7 +736,7 @@ static void start_checks(struct session *s)
 	opts.max_void_lookups = c->max_void_lookups;
 	opts.default_explanation = c->explanation;
 	opts.receiver = receiver(s);
-	opts.now = (int64_t)time(NULL);
+	opts.now = (int64_t)s->t0.tv_sec;
 	opts.prefetch = c->prefetch;
 	opts.trace = log_getlevel() >= 2;
 
@@ -469,25 +765,28 @@ static void start_checks(struct session *s)
 	rq.sender = sender;
 	if (!add_job(s, JOB_MAILFROM, NULL, &opts, &rq))
 		goto fail;
-	/* HELO-address whitelist: does the HELO name resolve to the client? */
-	if (c->wl_helo_address && *helo && s->srv->dx) {
+	/* HELO-address whitelist: does the HELO name resolve to the client?  The lookup
+	 * context is made at the first request that needs it. */
+	struct server *srv = s->srv;
+	if (c->wl_helo_address && *helo && srv->dx == NULL && !srv->dx_failed) {
+		srv->dx = dnsaddr_ctx_new(srv->base, c, srv->zone, srv->offline);
+		if (srv->dx == NULL) {
+			srv->dx_failed = true;
+			log_warnx("the helo_address whitelist will not match (no DNS lookups)");
+		}
+	}
+	if (c->wl_helo_address && *helo && srv->dx) {
 		struct job *j = &s->jobs[s->njobs++];
 		memset(j, 0, sizeof(*j));
 		j->s = s;
 		j->kind = JOB_HELO_ADDR;
 	}
 
-	s->timer = evtimer_new(s->srv->base, on_budget, s);
-	if (s->timer == NULL)
-		goto fail;
-	struct timeval tv = { (time_t)(c->time_budget_ms / 1000),
-		(suseconds_t)(c->time_budget_ms % 1000) * 1000 };
-	evtimer_add(s->timer, &tv);
-
-	/* done() may run inside spf_resolver_start() (every answer known at once):
-	 * hold the finish until every job is started. */
+	/* done() may run inside spf_resolver_start() (every answer known at once), and
+	 * the reply be written before it returns: hold the finish until every job is
+	 * started, so that nothing below frees s->jobs under this loop. */
 	s->hold = true;
-	for (size_t i = 0; i < s->njobs; i++) {
+	for (size_t i = 0; i < s->njobs && !s->dead; i++) {
 		struct job *j = &s->jobs[i];
 		j->running = true;
 		s->pending++;
@@ -509,8 +808,17 @@ static void start_checks(struct session *s)
 		}
 	}
 	s->hold = false;
-	if (s->pending == 0)
+	if (s->dead)
+		return;
+	if (s->pending == 0) {
 		finish_request(s);
+		return;
+	}
+	/* Something waits for DNS: the time budget runs from now (the start took no
+	 * time worth counting).  One timer per session, made at its first wait. */
+	if (s->timer == NULL && (s->timer = evtimer_new(s->srv->base, on_budget, s)) == NULL)
+		goto fail;
+	evtimer_add(s->timer, common_timeout(s->srv->base, c->time_budget_ms));
 	return;
 fail:
 	/* Out of resources: no reply, close (Postfix applies its default and retries). */
@@ -523,8 +831,8 @@ fail:
 
 static unsigned state_bit(const char *st)
 {
-	if (strcasecmp(st, "MAIL") == 0) return STATE_MAIL;
 	if (strcasecmp(st, "RCPT") == 0) return STATE_RCPT;
+	if (strcasecmp(st, "MAIL") == 0) return STATE_MAIL;
 	if (strcasecmp(st, "DATA") == 0) return STATE_DATA;
 	return 0;
 }
@@ -540,7 +848,7 @@ static void handle_request(struct session *s)
 	s->busy = true;
 	s->cfg = config_ref(srv->cfg);
 	srv->nrequests++;
-	clock_gettime(CLOCK_MONOTONIC, &s->t0);
+	now(s, &s->t0);
 
 	if (strcmp(policy_get(&s->req, PA_REQUEST), "smtpd_access_policy") != 0) {
 		log_warnx("%s: unknown request type \"%s\"; DUNNO", s->peer,
@@ -558,9 +866,10 @@ static void handle_request(struct session *s)
 			cached_reply(s, reply, sizeof(reply),
 			    strcasecmp(state, "END-OF-MESSAGE") != 0);
 		else
-			snprintf(reply, sizeof(reply), "DUNNO");
-		log_debug("%s: state %s not checked: %s", qid(s, &e1),
-		    esc(&e2, state), reply);
+			put(reply, 0, sizeof(reply), "DUNNO");
+		if (log_getlevel() >= 2)
+			log_debug("%s: state %s not checked: %s", qid(s, &e1),
+			    esc(&e2, state), reply);
 		reply_and_continue(s, reply);
 		return;
 	}
@@ -585,7 +894,7 @@ static void handle_request(struct session *s)
 	char why[DECIDE_WHY_MAX];
 	if (decide_whitelist(s->cfg, &s->client, policy_get(&s->req, PA_SASL_USERNAME),
 	    policy_get(&s->req, PA_CLIENT_NAME), why, sizeof(why))) {
-		struct cached *c = &s->cache;
+		struct cached *c = s->cache;
 		c->action = ACTION_BYPASS;
 		snprintf(c->summary, sizeof(c->summary), "whitelisted (%s)", why);
 		c->nhdr = decide_whitelist_headers(s->cfg, receiver(s), why, &s->client,
@@ -613,24 +922,40 @@ static void fail(struct session *s, const char *why)
 static void close_when_flushed(struct session *s)
 {
 	s->closing = true;
-	bufferevent_disable(s->in, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(s->out)) == 0)
+	if (s->rev)
+		event_del(s->rev);
+	if (s->outlen == s->outpos)
 		session_free(s);
-	/* else on_write() frees it when the output has drained */
+	/* else on_writable() frees it when the output has drained */
+}
+
+/* The input buffer holds a request's worth of pipelined input and one line more. */
+static size_t input_cap(const struct config *c)
+{
+	return c->max_request + c->max_line + 2;
+}
+
+/* Gives the input buffer back to the pool when nothing unread is left in it. */
+static void input_release(struct session *s)
+{
+	if (s->in && s->inpos == s->inlen) {
+		pool_put(&inpool, s->in, s->incap);
+		s->in = NULL;
+		s->inpos = s->inlen = s->incap = 0;
+	}
 }
 
 /* Takes complete lines while no request is being answered. */
 static void pump_lines(struct session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->in);
 	const struct config *c = s->srv->cfg;
 	struct policy_limits lim = { c->max_line, c->max_attributes, c->max_request };
 
 	while (!s->busy && !s->closing && !s->dead) {
-		size_t eol_len;
-		struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
-		if (p.pos < 0) {
-			size_t have = evbuffer_get_length(in);
+		const char *start = s->in ? s->in + s->inpos : NULL;
+		size_t have = s->inlen - s->inpos;
+		const char *nl = have ? memchr(start, '\n', have) : NULL;
+		if (nl == NULL) {
 			if (have > lim.max_line) {
 				char why[96];
 				snprintf(why, sizeof(why), "malformed request: line too long (more "
@@ -647,7 +972,7 @@ static void pump_lines(struct session *s)
 			}
 			break;
 		}
-		size_t len = (size_t)p.pos;
+		size_t len = (size_t)(nl - start);
 		if (len > lim.max_line) {
 			char why[96];
 			snprintf(why, sizeof(why), "malformed request: line too long (more than "
@@ -655,22 +980,27 @@ static void pump_lines(struct session *s)
 			fail(s, why);
 			return;
 		}
-		if (s->req.size == 0 && s->store_cap < lim.max_request) {
-			char *ns = realloc(s->store, lim.max_request);
-			if (ns == NULL) {
-				fail(s, "out of memory");
-				return;
+		if (s->req.store == NULL || s->req.store_cap != lim.max_request) {
+			/* First line of a request (or the caps changed): a store of
+			 * max_request bytes, from the pool. */
+			if (s->req.size == 0) {
+				pool_put(&storepool, s->req.store, s->req.store_cap);
+				s->req.store = NULL;
+				s->req.store_cap = 0;
 			}
-			s->store = ns;
-			s->store_cap = lim.max_request;
-			s->req.store = ns;
-			s->req.store_cap = lim.max_request;
+			if (s->req.store == NULL) {
+				char *st = pool_get(&storepool, lim.max_request);
+				if (st == NULL) {
+					fail(s, "out of memory");
+					return;
+				}
+				s->req.store = st;
+				s->req.store_cap = lim.max_request;
+			}
 		}
-		const char *line = (const char *)evbuffer_pullup(in, (ev_ssize_t)(len + 1));
 		const char *why = NULL;
-		enum policy_status st = line ? policy_line(&s->req, &lim, line, len, &why) :
-		    POLICY_ERROR;
-		evbuffer_drain(in, len + 1);
+		enum policy_status st = policy_line(&s->req, &lim, start, len, &why);
+		s->inpos += len + 1;
 		if (st == POLICY_ERROR) {
 			char msg[128];
 			snprintf(msg, sizeof(msg), "malformed request: %s", why ? why : "no memory");
@@ -685,7 +1015,7 @@ static void pump_lines(struct session *s)
 }
 
 /*
- * Reads what can be read.  Everything it calls may end the session; inside pump()
+ * Takes what can be taken.  Everything it calls may end the session; inside pump()
  * session_free() only marks it dead, and the session is freed here on the way out,
  * so no caller below ever touches freed memory.  May free s.
  */
@@ -696,64 +1026,82 @@ static void pump(struct session *s)
 	s->in_pump = true;
 	pump_lines(s);
 	s->in_pump = false;
-	if (s->dead)
+	if (s->dead || s->failed) {
 		session_free(s);
-}
-
-static void on_read(struct bufferevent *bev, void *arg)
-{
-	struct session *s = arg;
-	if (s->busy) {
-		/* Pipelined input waits; but not without bound. */
-		const struct config *c = s->srv->cfg;
-		if (evbuffer_get_length(bufferevent_get_input(s->in)) > c->max_request + c->max_line)
-			fail(s, "too much input while a request is pending");
 		return;
 	}
-	pump(s);
+	/* Keep what is unread at the front of the buffer; no buffer when nothing is. */
+	if (s->in && s->inpos > 0 && s->inpos < s->inlen) {
+		memmove(s->in, s->in + s->inpos, s->inlen - s->inpos);
+		s->inlen -= s->inpos;
+		s->inpos = 0;
+	}
+	input_release(s);
 }
 
-static void on_write(struct bufferevent *bev, void *arg)
+/* The client closed its end (or stdin ended). */
+static void input_ended(struct session *s)
 {
-	struct session *s = arg;
-	if (s->closing && evbuffer_get_length(bufferevent_get_output(s->out)) == 0)
+	s->eof = true;
+	event_del(s->rev);
+	if (s->busy && !s->stdio) {
+		/* Postfix went away mid-check: drop the check, nothing else is lost. */
+		log_debug("%s: client closed the connection during a check", s->peer);
 		session_free(s);
+		return;
+	}
+	if (!s->busy)
+		pump(s); /* takes what is complete, logs a partial request, closes */
 }
 
-static void on_event(struct bufferevent *bev, short what, void *arg)
+static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
+	const struct config *c = s->srv->cfg;
 
-	if (what & BEV_EVENT_TIMEOUT) {
-		if (s->busy) {
-			bufferevent_enable(s->in, EV_READ);
-			return;
-		}
+	if (what & EV_TIMEOUT) {
+		if (s->busy)
+			return; /* the time budget, not the idle timeout, covers a check */
 		log_debug("%s: idle timeout; closing connection", s->peer);
 		session_free(s);
 		return;
 	}
-	if (what & BEV_EVENT_ERROR) {
+	size_t cap = input_cap(c);
+	if (s->in == NULL) {
+		if ((s->in = pool_get(&inpool, cap)) == NULL) {
+			fail(s, "out of memory");
+			return;
+		}
+		s->incap = cap;
+		s->inpos = s->inlen = 0;
+	}
+	if (s->inlen == s->incap) {
+		/* Only while busy can the buffer fill: pipelined input waits, not without
+		 * bound. */
+		fail(s, "too much input while a request is pending");
+		return;
+	}
+	ssize_t n = read(s->rfd, s->in + s->inlen, s->incap - s->inlen);
+	if (n == 0) {
+		input_ended(s);
+		return;
+	}
+	if (n < 0) {
+		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
 		if (errno != ECONNRESET && errno != EPIPE)
 			log_warn("%s: connection error", s->peer);
 		session_free(s);
 		return;
 	}
-	if (what & BEV_EVENT_EOF) {
-		if (bev == s->out && s->out != s->in) {
-			session_free(s);
-			return;
-		}
-		s->eof = true;
-		if (s->busy && !s->stdio) {
-			/* Postfix went away mid-check: drop the check, nothing else is lost. */
-			log_debug("%s: client closed the connection during a check", s->peer);
-			session_free(s);
-			return;
-		}
-		if (!s->busy)
-			pump(s); /* takes what is complete, logs a partial request, closes */
+	s->inlen += (size_t)n;
+	if (s->busy) {
+		/* Pipelined input waits; but not without bound. */
+		if (s->inlen - s->inpos > c->max_request + c->max_line)
+			fail(s, "too much input while a request is pending");
+		return;
 	}
+	pump(s);
 }
 
 /* ---------------------------------------------------------------- lifetime */
@@ -762,49 +1110,36 @@ struct session *session_new(struct server *srv, int rfd, int wfd, const char *pe
 {
 	struct session *s = calloc(1, sizeof(*s));
 	bool stdio = rfd == STDIN_FILENO;
-	int opts = stdio ? 0 : BEV_OPT_CLOSE_ON_FREE;
 
 	if (s == NULL)
 		goto fail;
 	s->srv = srv;
 	s->stdio = stdio;
+	s->rfd = rfd;
+	s->wfd = wfd;
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	evutil_make_socket_nonblocking(rfd);
 	if (wfd != rfd)
 		evutil_make_socket_nonblocking(wfd);
-	s->in = bufferevent_socket_new(srv->base, rfd, opts);
-	if (s->in == NULL)
-		goto fail;
-	if (wfd == rfd)
-		s->out = s->in;
-	else if ((s->out = bufferevent_socket_new(srv->base, wfd, opts)) == NULL)
+	s->rev = event_new(srv->base, rfd, EV_READ | EV_PERSIST, on_readable, s);
+	if (s->rev == NULL ||
+	    event_add(s->rev, common_timeout(srv->base, srv->cfg->idle_timeout_ms)) == -1)
 		goto fail;
 	policy_init(&s->req, NULL, 0);
-	bufferevent_setcb(s->in, on_read, s->out == s->in ? on_write : NULL, on_event, s);
-	if (s->out != s->in)
-		bufferevent_setcb(s->out, NULL, on_write, on_event, s);
-	/* Line cap enforced while reading: never buffer far beyond one request. */
-	struct timeval idle = { (time_t)(srv->cfg->idle_timeout_ms / 1000),
-		(suseconds_t)(srv->cfg->idle_timeout_ms % 1000) * 1000 };
-	bufferevent_set_timeouts(s->in, &idle, NULL);
-	bufferevent_enable(s->in, EV_READ);
-	if (s->out != s->in)
-		bufferevent_enable(s->out, EV_WRITE);
 
 	s->next = sessions;
 	if (sessions)
 		sessions->prev = s;
 	sessions = s;
 	srv->nsessions++;
-	log_debug("%s: connection opened (%u open)", s->peer, srv->nsessions);
+	if (log_getlevel() >= 2)
+		log_debug("%s: connection opened (%u open)", s->peer, srv->nsessions);
 	return s;
 fail:
 	log_warn("%s: cannot set up the connection", peer);
 	if (s) {
-		if (s->out && s->out != s->in)
-			bufferevent_free(s->out);
-		if (s->in)
-			bufferevent_free(s->in);
+		if (s->rev)
+			event_free(s->rev);
 		free(s);
 	}
 	if (!stdio) {
@@ -819,27 +1154,41 @@ static void session_free(struct session *s)
 {
 	struct server *srv = s->srv;
 
-	if (s->busy)
-		end_request(s); /* cancels the checks */
 	if (s->in_pump) {
-		/* pump() is on the stack: it frees s when it unwinds. */
+		/* pump() is on the stack: it frees s when it unwinds.  The checks are
+		 * cancelled then too: a caller below may still be walking s->jobs. */
 		s->dead = true;
-		bufferevent_disable(s->in, EV_READ);
+		if (s->rev)
+			event_del(s->rev);
 		return;
 	}
+	if (s->busy)
+		end_request(s); /* cancels the checks */
 	if (s->prev)
 		s->prev->next = s->next;
 	else
 		sessions = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	if (s->out != s->in)
-		bufferevent_free(s->out);
-	bufferevent_free(s->in);
-	cache_clear(&s->cache);
-	free(s->store);
+	if (s->rev)
+		event_free(s->rev);
+	if (s->wev)
+		event_free(s->wev);
+	if (s->timer)
+		event_free(s->timer);
+	if (!s->stdio) {
+		close(s->rfd);
+		if (s->wfd != s->rfd)
+			close(s->wfd);
+	}
+	pool_put(&inpool, s->in, s->incap);
+	pool_put(&storepool, s->req.store, s->req.store_cap);
+	free(s->out);
+	cache_clear(s->cache);
+	free(s->cache);
 	srv->nsessions--;
-	log_debug("%s: connection closed (%u open)", s->peer, srv->nsessions);
+	if (log_getlevel() >= 2)
+		log_debug("%s: connection closed (%u open)", s->peer, srv->nsessions);
 	bool stdio = s->stdio;
 	free(s);
 	if (stdio || srv->stdio)
@@ -850,4 +1199,6 @@ void session_close_all(void)
 {
 	while (sessions)
 		session_free(sessions);
+	pool_clear(&inpool);
+	pool_clear(&storepool);
 }

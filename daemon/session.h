@@ -1,7 +1,7 @@
 /*
  * session.h - one policy connection: requests, SPF checks, replies.
  *
- * A session reads requests from a bufferevent (a socket accepted by listen.c, or
+ * A session reads requests from a descriptor (a socket accepted by listen.c, or
  * stdin/stdout in --stdio mode), runs the SPF checks of each through the process's
  * resolver, and writes one reply per request.  Requests on one connection are
  * answered in order; several connections run their checks at the same time.
@@ -26,7 +26,11 @@ struct server {
 	struct event_base *base;
 	struct spf_resolver *resolver;
 	struct config *cfg;     /* current configuration; one reference held */
-	struct dnsaddr_ctx *dx; /* address lookups for the HELO-address whitelist */
+	struct dnsaddr_ctx *dx; /* address lookups for the HELO-address whitelist: made
+	                         * at its first use (session.c), NULL until then */
+	bool dx_failed;         /* ... and that failed (logged once) */
+	const struct spf_zone *zone; /* the zone overlay (-z, "zone ="), or NULL */
+	bool offline;
 	char hostname[256];     /* the receiver when the config names none */
 	unsigned nsessions;
 	unsigned long nrequests;

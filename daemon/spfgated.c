@@ -260,9 +260,10 @@ int main(int argc, char *argv[])
 			goto out;
 		}
 	}
-	srv.dx = dnsaddr_ctx_new(srv.base, cfg, zone, ro.offline);
-	if (srv.dx == NULL)
-		log_warnx("the helo_address whitelist will not match (no DNS lookups)");
+	/* The HELO-address lookups (evdns: resolv.conf, a socket) are set up at their
+	 * first use, so a configuration without that whitelist never pays for them. */
+	srv.zone = zone;
+	srv.offline = ro.offline;
 	ev_hup = evsignal_new(srv.base, SIGHUP, on_hup, NULL);
 	ev_term = evsignal_new(srv.base, SIGTERM, on_term, NULL);
 	ev_int = evsignal_new(srv.base, SIGINT, on_term, NULL);

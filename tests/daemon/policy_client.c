@@ -18,6 +18,10 @@
  *	partial N     send N bytes without a newline
  *	attrs N       send N lines "xK=y"
  *	raw TEXT      send TEXT without "\n"
+ *	burst         from here to "flush", "> TEXT" lines are collected, not sent ...
+ *	flush         ... and sent with one write(2): the server gets them in one read
+ *	shut          shut down our sending side (the server reads end of input) but
+ *	              keep reading replies
  *	sleep MS
  *	reconnect     close and open a new connection (not with --spawn)
  *	close         close our end; with --spawn wait for the child, which must exit 0
@@ -290,6 +294,9 @@ int main(int argc, char *argv[])
 	do_connect();
 
 	char line[8192], reply[65536];
+	static char burst[65536];
+	size_t blen = 0;
+	bool bursting = false;
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
 		size_t n = strlen(line);
@@ -297,10 +304,29 @@ int main(int argc, char *argv[])
 			line[--n] = '\0';
 		if (n == 0 || line[0] == '#')
 			continue;
-		if (line[0] == '>') {
+		if (line[0] == '>' && bursting) {
+			const char *t = line[1] == ' ' ? line + 2 : line + 1;
+			size_t tl = strlen(t);
+			if (tl + 1 > sizeof(burst) - blen)
+				die("burst too long");
+			memcpy(burst + blen, t, tl);
+			burst[blen + tl] = '\n';
+			blen += tl + 1;
+		} else if (line[0] == '>') {
 			const char *t = line[1] == ' ' ? line + 2 : line + 1;
 			send_all(t, strlen(t));
 			send_all("\n", 1);
+		} else if (strcmp(line, "burst") == 0) {
+			bursting = true;
+			blen = 0;
+		} else if (strcmp(line, "flush") == 0) {
+			if (!bursting)
+				die("flush without burst");
+			send_all(burst, blen); /* one write: one segment on a local socket */
+			bursting = false;
+		} else if (strcmp(line, "shut") == 0) {
+			if (shutdown(fd, SHUT_WR) == -1)
+				die("shutdown: %s", strerror(errno));
 		} else if (line[0] == '<') {
 			const char *pat = line[1] == ' ' ? line + 2 : line + 1;
 			if (read_reply(reply, sizeof(reply), false) == -1)

@@ -196,6 +196,16 @@ spawn malformed "$conf" malformed.tx
 expect_log "stdio: malformed line logged" "$WORK/malformed.log" \
 	"malformed request: attribute line without '='; closing connection"
 spawn midclose "$conf" midclose.tx
+# Synchronous completion (zone, offline): replies written from inside
+# spf_resolver_start(), pipelined requests in one read, end of input behind them, the
+# session ending in the loop that answered.
+spawn sync "$conf" sync.tx
+spawn syncfail "$conf" syncfail.tx
+expect_log "stdio: malformed line after a synchronous answer logged" "$WORK/syncfail.log" \
+	"malformed request: attribute line without '='; closing connection"
+spawn syncpartial "$conf" syncpartial.tx
+expect_log "stdio: half request after a synchronous answer logged" "$WORK/syncpartial.log" \
+	"connection closed in the middle of a request \(2 attributes\)"
 expect_log "stdio: close mid-request logged" "$WORK/midclose.log" \
 	"connection closed in the middle of a request \(3 attributes\)"
 
@@ -253,6 +263,11 @@ if start_daemon "$conf" "$slog"; then
 	[ $have_v6 = yes ] && want=8
 	if [ "$n" = $want ]; then ok "standalone: instance cache used on every connection"; else
 		bad "standalone: expected $want cached answers, log has $n"; fi
+	over unix sync-unix sync.tx
+	over tcp sync-tcp sync.tx
+	over unix syncfail-unix syncfail.tx
+	over tcp syncpartial-tcp syncpartial.tx
+	over unix basic-unix-after-sync basic.tx
 
 	# SIGHUP: a valid new file is swapped in ...
 	over unix reload-before reload-before.tx
