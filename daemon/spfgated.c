@@ -138,6 +138,30 @@ static int drop_privileges(const char *user)
 	return 0;
 }
 
+/*
+ * Until libevent's handlers are in place, SIGHUP/SIGTERM/SIGINT stay pending rather
+ * than taking their default action: in spawn mode an admin's "SIGHUP every spfgated"
+ * would otherwise kill processes that are still starting, and Postfix would answer
+ * 451 4.3.5.  The mask is set by a constructor, as early as a program can (only the
+ * dynamic loader runs before it), and lifted in main() once the handlers exist.
+ * Threads started meanwhile (libunbound's) inherit it, so this thread takes the
+ * signals.
+ */
+static void startup_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
+__attribute__((constructor(101))) static void block_startup_signals(void)
+{
+	sigset_t set;
+	startup_signals(&set);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 int main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
@@ -148,6 +172,9 @@ int main(int argc, char *argv[])
 	};
 	bool check_only = false;
 	int ch;
+
+	sigset_t startup_mask;
+	startup_signals(&startup_mask);
 	struct spf_zone *zone = NULL;
 	struct event *ev_res = NULL, *ev_hup = NULL, *ev_term = NULL, *ev_int = NULL;
 	int status = 1;
@@ -272,6 +299,7 @@ int main(int argc, char *argv[])
 		log_warnx("cannot set up signal handling");
 		goto out;
 	}
+	sigprocmask(SIG_UNBLOCK, &startup_mask, NULL);
 
 	if (srv.stdio) {
 		if (session_new(&srv, STDIN_FILENO, STDOUT_FILENO, "stdio") == NULL)
