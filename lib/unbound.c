@@ -6,8 +6,8 @@
  * spf_check_expire, spf_resolver_run, spf_resolver_stats (spfgate/resolver.h).
  *
  * One struct spf_resolver owns one libunbound context, and so one TTL-respecting
- * cache (positive and negative) shared by every evaluation it drives.  libunbound is
- * the cache: this file keeps no answers of its own.
+ * cache (positive and negative) shared by every evaluation it drives.  libunbound's
+ * cache is the authority; in front of it sits the answer cache below.
  *
  * Threads, not a forked process.  libunbound runs its asynchronous work either in a
  * forked child (ub_ctx_async(ctx, 0), its default) or in a thread (1).  We use the
@@ -49,15 +49,48 @@
  * uncompressed); NOERROR without data -> NODATA; SERVFAIL, REFUSED, any other rcode, a
  * bogus DNSSEC result, or an error from libunbound -> SERVFAIL.  libunbound reports a
  * CNAME loop as SERVFAIL.  One libunbound quirk is worked around: an RR with empty
- * RDATA makes it report SERVFAIL for a good answer (see rrs_from_packet()).  Truncated UDP answers are retried over TCP by libunbound
- * ("do-tcp: yes", set explicitly); tcp_only sets "tcp-upstream: yes".
+ * RDATA makes it report SERVFAIL for a good answer (see rrs_from_packet()).  Truncated
+ * UDP answers are retried over TCP by libunbound ("do-tcp: yes", set explicitly);
+ * tcp_only sets "tcp-upstream: yes".
  *
- * "cached": libunbound does not say whether an answer came from its cache.  We keep
- * a small direct-mapped table of hints (hash of name and type -> when libunbound's TTL
- * runs out), filled from the TTL of each answer.  A question asked again while its
- * hint is fresh is marked cached: libunbound holds the answer and will not ask the
- * network (unless it evicted it under memory pressure).  Checks that joined the query
- * get the same flag as the one that asked.
+ * The answer cache.  Even from its cache, libunbound answers through its thread: the
+ * question goes down a pipe, the answer comes back up another, and the event loop
+ * wakes for it, so a warm evaluation cost ~33,000 instructions per question and never
+ * finished in spf_resolver_start().  So every answer libunbound gives is also kept
+ * here, decoded (rcode, the RRs of the question's type in wire form, the secure flag),
+ * keyed by (lowercased name, type), with an absolute expiry.  check_step() asks the
+ * zone overlay, then this cache, then the in-flight table; a hit is answered on the
+ * spot (spf_answer.cached, latency 0), so an evaluation whose answers are all here
+ * finishes inside spf_resolver_start() without a call into libunbound.
+ *   How long.  Positive: the smallest TTL of the answer section (the CNAME chain
+ * included), as left in libunbound's cache, at most CACHE_MAX_TTL (1 day, unbound's
+ * cache-max-ttl; libunbound caps it so already).  TTL 0 is not kept.  NXDOMAIN and
+ * NODATA: the TTL libunbound reports, min(SOA TTL, SOA MINIMUM) per RFC 2308, at most
+ * CACHE_MAX_NEG_TTL (1 hour, cache-max-negative-ttl).  A negative TTL of 0 means that
+ * libunbound's copy is in its last second (it counts whole seconds), and is not kept;
+ * unless the answer had no record at all to take a TTL from (no SOA), which is kept
+ * CACHE_NEG_TTL_UNKNOWN = 5 s, what unbound itself does (its NORR_TTL).  Since every
+ * TTL is what libunbound has left, this cache never holds an answer longer than
+ * libunbound would.  SERVFAIL (also REFUSED, bogus, libunbound's own give-up after
+ * its timeouts): CACHE_ERR_TTL = 2 s.  With a server down, thousands of requests a
+ * second would otherwise each start a question that takes libunbound seconds to fail;
+ * in-flight sharing joins the concurrent ones, and the 2 s answer the ones that come
+ * right after, while a server that recovers is seen within 2 s (unbound keeps a
+ * SERVFAIL 5 s).  libunbound's own errors (err != 0: out of memory and such) are not
+ * answers from DNS and are never kept.
+ *   How much.  At most cache_max_entries answers and cache_max_bytes bytes
+ * (spf_resolver_options; defaults 65536 and 8 MiB), counting for each the entry, a
+ * bucket slot, its key and its RR array and RDATA (malloc's own overhead is not
+ * counted).  When one more would not fit, the least recently used answers go first
+ * (a doubly linked list through the entry table, moved on every hit); an answer
+ * larger than the whole byte bound is not kept.  Expired answers are dropped when
+ * looked up or when they reach the old end.  Lookups are one hash (FNV-1a) and one
+ * chain walk; the bucket array doubles with the entries, so chains stay short.  With
+ * this cache in front, libunbound's own caches are small (1 MB of messages, 2 MB of
+ * RRsets, ub_tuning): they serve what this one evicted and, in recursion mode, the
+ * delegations.  Nothing is allocated before the first answer.
+ *   Answers that did come through libunbound are marked cached = false: libunbound
+ * does not say whether it asked the network.
  *
  * Not thread-safe: one thread drives a resolver and all of its checks.
  *
@@ -74,9 +107,18 @@
  * Zone overlay: names that options.zone covers are answered from it at once; with
  * offline set, every other name is NXDOMAIN and no libunbound context exists.
  *
- * Memory: the resolver owns its tables, the ubreq records and the ub_results until
- * they are delivered; evaluations belong to the caller; answers given to
- * spf_eval_answer() point into a ub_result only for the duration of the call.
+ * Start-up.  Creating the context costs little but one seeding of libunbound's
+ * random generator (Debian builds it with nettle's Yarrow: ~9.7 million instructions,
+ * 1.5-2 ms); the first query finalizes the context, creates the worker (a second
+ * seeding, its caches, 100 preallocated 16 kB blocks) and starts the thread.  Both
+ * are fixed costs of libunbound, none depends on the options set here (the cache
+ * sizes are limits, not allocations); nothing else in this file allocates before the
+ * first answer.
+ *
+ * Memory: the resolver owns its tables, the answer cache, the ubreq records and the
+ * ub_results until they are delivered; evaluations belong to the caller; answers
+ * given to spf_eval_answer() point into a ub_result or a cache entry only for the
+ * duration of the call.
  */
 #include <errno.h>
 #include <poll.h>
@@ -95,18 +137,26 @@
 #define DNS_RCODE_SERVFAIL 2
 #define DNS_RCODE_NXDOMAIN 3
 
-/* Cache-hint slots (16 bytes each). */
-#define HINT_SLOTS 4096
 /* A name in presentation form: every byte may become "\DDD", plus the root dot. */
 #define NAME_TEXT_MAX (SPF_MAX_DOMAIN * 4 + 2)
 
-/* libunbound tuning for a mail server: more parallel queries and a bigger cache than
- * its defaults (1024 queries, 16 sockets, 1 MB of messages). */
+/* The answer cache (see "The answer cache" above). */
+#define CACHE_DEFAULT_MAX_ENTRIES 65536
+#define CACHE_DEFAULT_MAX_BYTES ((size_t)8 << 20)
+#define CACHE_MAX_TTL 86400u        /* unbound's cache-max-ttl default */
+#define CACHE_MAX_NEG_TTL 3600u     /* unbound's cache-max-negative-ttl default */
+#define CACHE_NEG_TTL_UNKNOWN 5u    /* a negative answer without a TTL: unbound's NORR_TTL */
+#define CACHE_ERR_TTL 2u            /* SERVFAIL and friends */
+
+/* libunbound tuning for a mail server: more parallel queries than its defaults
+ * (1024 queries, 16 sockets).  Its caches stay small (1 MB of messages, 2 MB of
+ * RRsets): the answer cache here holds what evaluations ask again, and libunbound's
+ * cache mostly serves what that one evicted and, in recursion mode, delegations. */
 static const char *const ub_tuning[][2] = {
 	{ "num-queries-per-thread:", "4096" },
 	{ "outgoing-range:", "256" },
-	{ "msg-cache-size:", "4m" },
-	{ "rrset-cache-size:", "8m" },
+	{ "msg-cache-size:", "1m" },
+	{ "rrset-cache-size:", "2m" },
 	{ "do-tcp:", "yes" }, /* retry truncated UDP answers over TCP */
 };
 
@@ -138,7 +188,6 @@ struct inflight {
 	char *key; /* lowercased name */
 	int ub_id;
 	struct ubreq *req; /* while IFL_OUT */
-	bool cached;       /* a fresh cache hint existed when it was asked */
 	struct waiter *w;
 	size_t nw, capw;
 	int err;               /* IFL_READY: libunbound's error code */
@@ -172,9 +221,33 @@ struct ref {
 	uint32_t slot, gen;
 };
 
-struct hint {
-	uint64_t h;
-	uint64_t expires_ms;
+/*
+ * One cached answer.  blob is one allocation: the RR array, the RDATA it points to,
+ * then the key (lowercased name, NUL-terminated).  Free entries have blob == NULL and
+ * sit on a free list through next.
+ */
+struct centry {
+	uint64_t expires_us; /* CLOCK_MONOTONIC */
+	uint32_t hash;
+	int32_t next;             /* hash chain, or free list */
+	int32_t newer, older;     /* LRU list: r->lru_new ... r->lru_old */
+	uint16_t type;
+	uint8_t rcode;            /* enum spf_rcode */
+	bool secure;
+	uint32_t nrr;
+	size_t bytes;             /* accounted: entry + blob + a bucket slot */
+	const struct spf_rr *rr;  /* in blob */
+	const char *key;          /* in blob */
+	void *blob;
+};
+
+/* A question's cache and in-flight key, computed once per question. */
+struct qkey {
+	char name[SPF_MAX_DOMAIN + 1]; /* lowercased */
+	size_t len;
+	uint16_t type;
+	uint64_t h64;
+	uint32_t hash;
 };
 
 struct spf_resolver {
@@ -201,7 +274,14 @@ struct spf_resolver {
 	struct ubreq **stray; /* requests ub_cancel() refused: the callback frees them */
 	size_t nstray, capstray;
 
-	struct hint *hints;
+	struct centry *ce; /* the answer cache */
+	size_t nce;
+	int32_t ce_free;
+	int32_t *cbucket;
+	size_t ncbucket; /* 0 or a power of two */
+	int32_t lru_new, lru_old;
+	size_t cache_max_entries, cache_max_bytes;
+
 	bool in_process;
 	struct spf_resolver_stats st;
 };
@@ -300,23 +380,197 @@ static bool name_text(const char *name, char *out, size_t cap)
 	return true;
 }
 
-/* ---------------------------------------------------------------- cache hints */
+/* ---------------------------------------------------------------- the answer cache */
 
-static bool hint_fresh(const struct spf_resolver *r, uint64_t h, uint64_t now)
+/* Makes k the key of question q; false if the name is too long to be one. */
+static bool qkey_make(struct qkey *k, const struct spf_query *q)
 {
-	if (r->hints == NULL)
-		return false;
-	const struct hint *e = &r->hints[h % HINT_SLOTS];
-	return e->h == h && e->expires_ms > now / 1000u;
+	size_t n = 0;
+	for (const char *p = q->name; *p; p++) {
+		if (n == SPF_MAX_DOMAIN)
+			return false;
+		k->name[n++] = lower(*p);
+	}
+	k->name[n] = '\0';
+	k->len = n;
+	k->type = q->type;
+	k->h64 = fnv64(k->name, q->type);
+	k->hash = (uint32_t)(k->h64 ^ (k->h64 >> 32));
+	return true;
 }
 
-static void hint_set(struct spf_resolver *r, uint64_t h, uint32_t ttl, uint64_t now)
+static void lru_unlink(struct spf_resolver *r, int32_t i)
 {
-	if (r->hints == NULL || ttl == 0)
+	struct centry *e = &r->ce[i];
+	if (e->newer >= 0)
+		r->ce[e->newer].older = e->older;
+	else
+		r->lru_new = e->older;
+	if (e->older >= 0)
+		r->ce[e->older].newer = e->newer;
+	else
+		r->lru_old = e->newer;
+}
+
+static void lru_push(struct spf_resolver *r, int32_t i)
+{
+	struct centry *e = &r->ce[i];
+	e->newer = -1;
+	e->older = r->lru_new;
+	if (r->lru_new >= 0)
+		r->ce[r->lru_new].newer = i;
+	r->lru_new = i;
+	if (r->lru_old < 0)
+		r->lru_old = i;
+}
+
+/* Unlinks entry i from its chain and the LRU list and frees it. */
+static void cache_remove(struct spf_resolver *r, int32_t i)
+{
+	struct centry *e = &r->ce[i];
+	int32_t *pp = &r->cbucket[e->hash & (r->ncbucket - 1)];
+	while (*pp >= 0 && *pp != i)
+		pp = &r->ce[*pp].next;
+	if (*pp == i)
+		*pp = e->next;
+	lru_unlink(r, i);
+	r->st.cache_entries--;
+	r->st.cache_bytes -= e->bytes;
+	free(e->blob);
+	e->blob = NULL;
+	e->next = r->ce_free;
+	r->ce_free = i;
+}
+
+/* The live entry for k, or -1.  An expired entry found on the way is dropped. */
+static int32_t cache_find(struct spf_resolver *r, const struct qkey *k, uint64_t now)
+{
+	if (r->ncbucket == 0)
+		return -1;
+	for (int32_t i = r->cbucket[k->hash & (r->ncbucket - 1)]; i >= 0; i = r->ce[i].next) {
+		const struct centry *e = &r->ce[i];
+		if (e->hash != k->hash || e->type != k->type || strcmp(e->key, k->name) != 0)
+			continue;
+		if (e->expires_us <= now) {
+			cache_remove(r, i);
+			return -1;
+		}
+		return i;
+	}
+	return -1;
+}
+
+/* Doubles the bucket array (from 64); false when out of memory. */
+static bool cache_rehash(struct spf_resolver *r)
+{
+	size_t n = r->ncbucket ? r->ncbucket * 2 : 64;
+	if (n > SIZE_MAX / sizeof(int32_t))
+		return false;
+	int32_t *b = malloc(n * sizeof(*b));
+	if (b == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		b[i] = -1;
+	for (size_t i = 0; i < r->nce; i++) {
+		struct centry *e = &r->ce[i];
+		if (e->blob == NULL)
+			continue;
+		e->next = b[e->hash & (n - 1)];
+		b[e->hash & (n - 1)] = (int32_t)i;
+	}
+	free(r->cbucket);
+	r->cbucket = b;
+	r->ncbucket = n;
+	return true;
+}
+
+/*
+ * Stores answer a to question k for ttl seconds (replacing an older answer to it),
+ * evicting the least recently used answers while the bounds would be exceeded.  An
+ * answer bigger than the byte bound, or no memory, leaves it uncached: the cache is an
+ * optimisation, never a reason to fail.
+ */
+static void cache_put(struct spf_resolver *r, const struct qkey *k, const struct spf_answer *a,
+    uint32_t ttl, uint64_t now)
+{
+	if (ttl == 0 || r->cache_max_entries == 0)
 		return;
-	struct hint *e = &r->hints[h % HINT_SLOTS];
-	e->h = h;
-	e->expires_ms = now / 1000u + (uint64_t)ttl * 1000u;
+	/* need = entry + bucket slot + blob (RR array, RDATA, key), every part compared
+	 * with what is left of the byte bound before it is added. */
+	size_t max = r->cache_max_bytes;
+	size_t need = sizeof(struct centry) + sizeof(int32_t) + k->len + 1;
+	if (need > max || a->nrr > (max - need) / sizeof(struct spf_rr))
+		return;
+	size_t rrsz = a->nrr * sizeof(struct spf_rr);
+	need += rrsz;
+	for (size_t i = 0; i < a->nrr; i++) {
+		if (a->rr[i].rdlen > max - need)
+			return;
+		need += a->rr[i].rdlen;
+	}
+	size_t blobsz = need - sizeof(struct centry) - sizeof(int32_t);
+	int32_t old = cache_find(r, k, now);
+	if (old >= 0)
+		cache_remove(r, old);
+	while (r->lru_old >= 0 && (r->st.cache_entries >= r->cache_max_entries ||
+	    need > r->cache_max_bytes - r->st.cache_bytes)) {
+		cache_remove(r, r->lru_old);
+		r->st.cache_evictions++;
+	}
+	if (r->st.cache_entries + 1 > r->ncbucket && !cache_rehash(r))
+		return;
+	if (r->ce_free < 0) {
+		size_t cap = r->nce;
+		if (cap >= INT32_MAX / 2 || !grow((void **)&r->ce, &cap, r->nce + 1, sizeof(*r->ce)))
+			return;
+		for (size_t i = cap; i > r->nce; i--) {
+			r->ce[i - 1].blob = NULL;
+			r->ce[i - 1].next = r->ce_free;
+			r->ce_free = (int32_t)(i - 1);
+		}
+		r->nce = cap;
+	}
+	uint8_t *blob = malloc(blobsz);
+	if (blob == NULL)
+		return;
+	struct spf_rr *rr = (struct spf_rr *)blob;
+	uint8_t *p = blob + rrsz;
+	for (size_t i = 0; i < a->nrr; i++) {
+		rr[i].type = a->rr[i].type;
+		rr[i].rdlen = a->rr[i].rdlen;
+		rr[i].rdata = p;
+		if (a->rr[i].rdlen > 0)
+			memcpy(p, a->rr[i].rdata, a->rr[i].rdlen);
+		p += a->rr[i].rdlen;
+	}
+	memcpy(p, k->name, k->len + 1);
+
+	int32_t i = r->ce_free;
+	struct centry *e = &r->ce[i];
+	r->ce_free = e->next;
+	e->blob = blob;
+	e->rr = rr;
+	e->key = (const char *)p;
+	e->nrr = (uint32_t)a->nrr;
+	e->type = k->type;
+	e->hash = k->hash;
+	e->rcode = (uint8_t)a->rcode;
+	e->secure = a->secure;
+	e->expires_us = now + (uint64_t)ttl * 1000000u;
+	e->bytes = need;
+	e->next = r->cbucket[k->hash & (r->ncbucket - 1)];
+	r->cbucket[k->hash & (r->ncbucket - 1)] = i;
+	lru_push(r, i);
+	r->st.cache_entries++;
+	r->st.cache_bytes += need;
+}
+
+static void cache_free(struct spf_resolver *r)
+{
+	for (size_t i = 0; i < r->nce; i++)
+		free(r->ce[i].blob);
+	free(r->ce);
+	free(r->cbucket);
 }
 
 /* ---------------------------------------------------------------- check table */
@@ -699,17 +953,106 @@ static void outq_remove(struct spf_check *c, uint32_t qid)
 	}
 }
 
-/* Hands the answer of READY entry i to every check still waiting for it. */
+/*
+ * The smallest TTL in the answer section of res's packet (the CNAME chain and the
+ * records of the question's type; res->ttl is the final RRset's alone), or UINT32_MAX
+ * when the section is empty or does not parse.
+ */
+static uint32_t packet_answer_ttl(const struct ub_result *res)
+{
+	const uint8_t *m = res->answer_packet;
+	if (m == NULL || res->answer_len < 12)
+		return UINT32_MAX;
+	size_t len = (size_t)res->answer_len, off = 12;
+	unsigned qd = (unsigned)m[4] << 8 | m[5], an = (unsigned)m[6] << 8 | m[7];
+	for (unsigned i = 0; i < qd; i++) {
+		if (!skip_name(m, len, &off) || len - off < 4)
+			return UINT32_MAX;
+		off += 4;
+	}
+	uint32_t min = UINT32_MAX;
+	for (unsigned i = 0; i < an; i++) {
+		if (!skip_name(m, len, &off) || len - off < 10)
+			return UINT32_MAX;
+		uint32_t ttl = (uint32_t)m[off + 4] << 24 | (uint32_t)m[off + 5] << 16 |
+		    (uint32_t)m[off + 6] << 8 | m[off + 7];
+		uint16_t rdlen = (uint16_t)(m[off + 8] << 8 | m[off + 9]);
+		off += 10;
+		if (rdlen > len - off)
+			return UINT32_MAX;
+		off += rdlen;
+		if (ttl > INT32_MAX) /* RFC 2181 §8: a TTL with the top bit set is 0 */
+			ttl = 0;
+		if (ttl < min)
+			min = ttl;
+	}
+	return min;
+}
+
+/* Does res's packet hold any record in its answer or authority section?  (Yes when it
+ * cannot be read: then the TTL of 0 is taken as it is.) */
+static bool packet_has_records(const struct ub_result *res)
+{
+	const uint8_t *m = res->answer_packet;
+	if (m == NULL || res->answer_len < 12)
+		return true;
+	return (m[6] | m[7] | m[8] | m[9]) != 0;
+}
+
+/*
+ * How long the answer cache may keep answer a of entry e, in seconds; 0 = not at
+ * all.  See "The answer cache" at the top for the reasons.
+ */
+static uint32_t cache_ttl(const struct inflight *e, const struct spf_answer *a)
+{
+	const struct ub_result *res = e->res;
+	if (e->err != 0 || res == NULL)
+		return 0; /* libunbound's own trouble, not an answer from DNS */
+	uint32_t t, pt;
+	switch (a->rcode) {
+	case SPF_DNS_NOERROR:
+		if (a->nrr == 0)
+			break; /* NODATA: negative */
+		pt = packet_answer_ttl(res);
+		if (res->rcode != DNS_RCODE_NOERROR)
+			t = pt == UINT32_MAX ? 0 : pt; /* rrs_from_packet(): no res->ttl */
+		else
+			t = pt < a->ttl ? pt : a->ttl;
+		return t < CACHE_MAX_TTL ? t : CACHE_MAX_TTL;
+	case SPF_DNS_NXDOMAIN:
+		break;
+	case SPF_DNS_SERVFAIL:
+		return CACHE_ERR_TTL;
+	default:
+		return 0;
+	}
+	/* Negative: libunbound's TTL is min(SOA TTL, SOA MINIMUM) (RFC 2308) as left in
+	 * its cache.  0 means either that it ran out (libunbound counts whole seconds and
+	 * still serves an answer in its last one: not to be kept) or that the answer
+	 * carried no record at all to take a TTL from (then briefly). */
+	if (a->ttl == 0)
+		return packet_has_records(res) ? 0 : CACHE_NEG_TTL_UNKNOWN;
+	return a->ttl < CACHE_MAX_NEG_TTL ? a->ttl : CACHE_MAX_NEG_TTL;
+}
+
+/* Hands the answer of READY entry i to every check still waiting for it, and keeps it
+ * in the answer cache. */
 static void deliver(struct spf_resolver *r, int32_t i, uint64_t now)
 {
 	struct inflight *e = &r->ifl[i];
 	struct spf_answer a;
 	struct spf_rr *rrs;
 	map_result(e, &a, &rrs);
-	uint64_t h = fnv64(e->key, e->type);
-	if (e->err == 0 && e->res != NULL && (a.rcode == SPF_DNS_NOERROR ||
-	    a.rcode == SPF_DNS_NXDOMAIN))
-		hint_set(r, h, a.ttl, now);
+	uint32_t ttl = cache_ttl(e, &a);
+	size_t klen = strlen(e->key);
+	if (ttl > 0 && klen <= SPF_MAX_DOMAIN) {
+		struct qkey k;
+		memcpy(k.name, e->key, klen + 1);
+		k.len = klen;
+		k.type = e->type;
+		k.hash = e->hash;
+		cache_put(r, &k, &a, ttl, now);
+	}
 	size_t live = 0;
 	for (size_t k = 0; k < e->nw; k++) {
 		const struct waiter *w = &e->w[k];
@@ -720,7 +1063,7 @@ static void deliver(struct spf_resolver *r, int32_t i, uint64_t now)
 		outq_remove(c, w->qid);
 		uint64_t lat = now - w->t_join;
 		a.latency_us = lat > UINT32_MAX ? UINT32_MAX : (uint32_t)lat;
-		a.cached = e->cached;
+		a.cached = false; /* perhaps from libunbound's cache: it does not say */
 		/* SPF_ENOENT: the evaluation expired or no longer wants it; fine. */
 		(void)spf_eval_answer(c->ev, w->qid, &a);
 		mark_dirty(r, c);
@@ -759,36 +1102,56 @@ static bool answer_locally(struct spf_resolver *r, struct spf_check *c, const st
 	return false;
 }
 
-/* Joins or starts the libunbound query for q.  Not SPF_OK: q was not asked. */
-static int submit(struct spf_resolver *r, struct spf_check *c, const struct spf_query *q)
+/* Answers q from the answer cache; false when it holds no live answer to it. */
+static bool answer_cached(struct spf_resolver *r, struct spf_check *c, const struct spf_query *q,
+    const struct qkey *k, uint64_t now)
+{
+	int32_t i = cache_find(r, k, now);
+	if (i < 0) {
+		r->st.cache_misses++;
+		return false;
+	}
+	if (r->lru_new != i) {
+		lru_unlink(r, i);
+		lru_push(r, i);
+	}
+	const struct centry *e = &r->ce[i];
+	struct spf_answer a;
+	memset(&a, 0, sizeof(a));
+	a.rcode = (enum spf_rcode)e->rcode;
+	a.rr = e->rr;
+	a.nrr = e->nrr;
+	a.ttl = (uint32_t)((e->expires_us - now + 999999u) / 1000000u);
+	a.cached = true;
+	a.secure = e->secure;
+	r->st.cache_hits++;
+	/* The evaluator copies what it keeps; nothing changes the cache meanwhile. */
+	(void)spf_eval_answer(c->ev, q->id, &a);
+	return true;
+}
+
+/* Joins or starts the libunbound query for q (key k).  Not SPF_OK: q was not asked. */
+static int submit(struct spf_resolver *r, struct spf_check *c, const struct spf_query *q,
+    const struct qkey *k, uint64_t now)
 {
 	char text[NAME_TEXT_MAX];
 	if (!name_text(q->name, text, sizeof(text)))
 		return SPF_EINVAL;
 	if (!grow((void **)&c->q, &c->capq, c->nq + 1, sizeof(*c->q)))
 		return SPF_ENOMEM;
-	size_t len = strlen(q->name);
-	char *key = malloc(len + 1);
-	if (key == NULL)
-		return SPF_ENOMEM;
-	for (size_t k = 0; k < len; k++)
-		key[k] = lower(q->name[k]);
-	key[len] = '\0';
-	uint64_t h64 = fnv64(key, q->type);
-	uint32_t hash = (uint32_t)(h64 ^ (h64 >> 32));
-	uint64_t now = now_us();
 
-	int32_t i = ifl_find(r, key, q->type, hash);
+	int32_t i = ifl_find(r, k->name, k->type, k->hash);
 	bool fresh = i < 0;
 	if (fresh) {
-		i = ifl_new(r, key, q->type, hash);
+		char *key = malloc(k->len + 1);
+		if (key == NULL)
+			return SPF_ENOMEM;
+		memcpy(key, k->name, k->len + 1);
+		i = ifl_new(r, key, k->type, k->hash);
 		if (i < 0) {
 			free(key);
 			return SPF_ENOMEM;
 		}
-		r->ifl[i].cached = hint_fresh(r, h64, now);
-	} else {
-		free(key);
 	}
 	struct inflight *e = &r->ifl[i];
 	if (!grow((void **)&e->w, &e->capw, e->nw + 1, sizeof(*e->w))) {
@@ -863,10 +1226,15 @@ static void check_step(struct spf_check *c)
 		}
 		bool answered = false;
 		struct spf_query q;
+		uint64_t now = now_us();
 		while (spf_eval_next_query(c->ev, &q)) {
+			struct qkey k;
+			bool keyed = false;
 			if (answer_locally(r, c, &q)) {
 				answered = true;
-			} else if (submit(r, c, &q) != SPF_OK) {
+			} else if ((keyed = qkey_make(&k, &q)) && answer_cached(r, c, &q, &k, now)) {
+				answered = true; /* at once, without libunbound */
+			} else if (!keyed || submit(r, c, &q, &k, now) != SPF_OK) {
 				/* Could not ask (out of memory, unusable name): a DNS error,
 				 * so temperror, never a wrong result. */
 				answer_now(c, q.id, SPF_DNS_SERVFAIL);
@@ -1035,11 +1403,6 @@ static int setup_ctx(struct spf_resolver *r, const struct spf_resolver_options *
 		seterr(err, errcap, "libunbound has no descriptor to watch");
 		return SPF_EIO;
 	}
-	r->hints = calloc(HINT_SLOTS, sizeof(*r->hints));
-	if (r->hints == NULL) {
-		seterr(err, errcap, "out of memory");
-		return SPF_ENOMEM;
-	}
 	return SPF_OK;
 }
 
@@ -1062,6 +1425,11 @@ int spf_resolver_new(struct spf_resolver **out, const struct spf_resolver_option
 	r->offline = o->offline;
 	r->ifl_free = -1;
 	r->cs_free = -1;
+	r->ce_free = -1;
+	r->lru_new = r->lru_old = -1;
+	r->cache_max_entries = o->cache_max_entries ? o->cache_max_entries :
+	    CACHE_DEFAULT_MAX_ENTRIES;
+	r->cache_max_bytes = o->cache_max_bytes ? o->cache_max_bytes : CACHE_DEFAULT_MAX_BYTES;
 	if (!r->offline) {
 		int rc = setup_ctx(r, o, err, errcap);
 		if (rc != SPF_OK) {
@@ -1107,7 +1475,7 @@ void spf_resolver_free(struct spf_resolver *r)
 	free(r->ready);
 	free(r->dirty);
 	free(r->stray);
-	free(r->hints);
+	cache_free(r);
 	free(r);
 }
 

@@ -4,7 +4,9 @@
  * A struct spf_resolver owns one libunbound context (one TTL-respecting cache,
  * positive and negative, shared by every evaluation of the process) and drives any
  * number of evaluations at once.  Identical questions of concurrent evaluations share
- * one outstanding query.  It plugs into an event loop through spf_resolver_fd() and
+ * one outstanding query.  In front of libunbound sits a bounded cache of decoded
+ * answers, so a question asked again within its TTL is answered at once, without
+ * libunbound's thread (a warm evaluation finishes inside spf_resolver_start()).  It plugs into an event loop through spf_resolver_fd() and
  * spf_resolver_process(), or runs one evaluation to completion with
  * spf_resolver_run() (the command line).
  *
@@ -54,6 +56,12 @@ struct spf_resolver_options {
 	 * does not cover is NXDOMAIN.  The zone must outlive the resolver. */
 	const struct spf_zone *zone;
 	bool offline;
+	/* Bounds of the answer cache in front of libunbound (see lib/unbound.c): at most
+	 * this many answers and about this many bytes (entry, key and RDATA counted);
+	 * the least recently used answers go first.  0 selects the built-in default
+	 * (65536 answers, 8 MiB).  Added after the fields above; keep it last. */
+	size_t cache_max_entries;
+	size_t cache_max_bytes;
 };
 void spf_resolver_options_init(struct spf_resolver_options *o);
 
@@ -97,6 +105,14 @@ struct spf_resolver_stats {
 	unsigned long late_answers;    /* answers that found no waiting check */
 	unsigned long zone_answers;    /* questions answered from the overlay zone */
 	unsigned long checks_active;
+	/* The answer cache (added after the fields above).  A hit answers a question
+	 * at once, without libunbound; a miss goes on to the in-flight table. */
+	unsigned long cache_hits;      /* questions answered from the answer cache */
+	unsigned long cache_misses;    /* questions it could not answer */
+	unsigned long cache_evictions; /* answers dropped for room before they expired */
+	unsigned long cache_entries;   /* answers held now (expired ones included until
+	                                * they are looked up or evicted) */
+	unsigned long cache_bytes;     /* their accounted size now */
 };
 void spf_resolver_stats(const struct spf_resolver *r, struct spf_resolver_stats *s);
 

@@ -7,7 +7,11 @@
  * enforced with spf_check_expire), asserts on what came back and prints one line of
  * numbers.  Exit status 0 = pass, 1 = fail.
  *
- *   itest_resolver [-f IP@PORT]... [-b BUDGET_MS] [-t] [-q QUERYLOG] [-n N] SCENARIO
+ *   itest_resolver [-f IP@PORT]... [-b BUDGET_MS] [-t] [-q QUERYLOG] [-n N]
+ *       [-e MAX_ENTRIES] [-B MAX_BYTES] [-x COMMAND] SCENARIO
+ *
+ * -e and -B bound the answer cache (spf_resolver_options); -x is a shell command the
+ * ttl scenario runs to change the zone under the resolver (cache.sh).
  *
  * The query log is the one dnsrelay writes: a line per query that reached the wire,
  * so "no new queries" is counted at the server, not believed from our own counters.
@@ -29,6 +33,8 @@ static unsigned budget_ms = 2000;
 static bool tcp_only;
 static const char *querylog;
 static unsigned count_n = 1000;
+static size_t cache_entries_max, cache_bytes_max;
+static const char *change_cmd;
 static int failures;
 
 #define CHECK(cond, ...)                                                               \
@@ -56,6 +62,8 @@ static struct spf_resolver *new_resolver(void)
 	o.forwarders = fwd;
 	o.nforwarders = nfwd;
 	o.tcp_only = tcp_only;
+	o.cache_max_entries = cache_entries_max;
+	o.cache_max_bytes = cache_bytes_max;
 	struct spf_resolver *r = NULL;
 	char err[256];
 	if (spf_resolver_new(&r, &o, err, sizeof(err)) != SPF_OK) {
@@ -336,6 +344,10 @@ static void sc_cache(void)
 
 	job_init(&b, "203.0.113.1", "b@inc.example.test", SPF_RESULT_SOFTFAIL);
 	job_start(r, &b, true);
+	/* Every answer is in the answer cache: done inside spf_resolver_start(). */
+	bool sync = b.done;
+	CHECK(sync, "the warm evaluation did not finish inside spf_resolver_start()");
+	CHECK(b.c == NULL, "a finished check left a handle");
 	drive(r, &b, 1);
 	check_result(&b);
 	settle(r, 200);
@@ -345,7 +357,14 @@ static void sc_cache(void)
 
 	CHECK(w1 - w0 > 0, "first evaluation sent %ld queries", w1 - w0);
 	CHECK(w2 == w1, "second evaluation sent %ld queries on the wire", w2 - w1);
-	CHECK(s2.queries_sent > s1.queries_sent, "second evaluation asked libunbound nothing");
+	CHECK(s2.queries_sent == s1.queries_sent, "second evaluation asked libunbound %lu "
+	    "questions", s2.queries_sent - s1.queries_sent);
+	CHECK(s2.answers == s1.answers, "libunbound answered during the second evaluation");
+	CHECK(s2.cache_hits - s1.cache_hits == outcome(&b)->dns_queries, "%lu cache hits for "
+	    "%u questions", s2.cache_hits - s1.cache_hits, outcome(&b)->dns_queries);
+	CHECK(s1.cache_hits == 0, "%lu cache hits in the cold evaluation", s1.cache_hits);
+	CHECK(s1.cache_entries == s1.queries_sent, "%lu answers cached of %lu", s1.cache_entries,
+	    s1.queries_sent);
 	/* Every answer of the second evaluation is flagged as coming from the cache. */
 	const struct spf_trace *t;
 	size_t nt = spf_eval_trace(b.ev, &t);
@@ -364,9 +383,11 @@ static void sc_cache(void)
 		dump_trace(a.ev);
 		dump_trace(b.ev);
 	}
-	printf("cache: cold %llu ms, %ld wire queries; warm %llu ms, %ld wire queries, "
-	    "%zu/%zu answers cached\n", (unsigned long long)(a.t_done - a.t_start), w1 - w0,
-	    (unsigned long long)(b.t_done - b.t_start), w2 - w1, cached, answers);
+	printf("cache: cold %llu ms, %ld wire queries; warm %llu ms%s, %ld wire queries, "
+	    "%zu/%zu answers cached, %lu cache hits, %lu entries, %lu bytes\n",
+	    (unsigned long long)(a.t_done - a.t_start), w1 - w0,
+	    (unsigned long long)(b.t_done - b.t_start), sync ? " (inside start)" : "", w2 - w1,
+	    cached, answers, s2.cache_hits, s2.cache_entries, s2.cache_bytes);
 	spf_eval_free(a.ev);
 	spf_eval_free(b.ev);
 	spf_resolver_free(r);
@@ -399,8 +420,9 @@ static void sc_coalesce(void)
 		asked += outcome(&j[i])->dns_queries;
 	CHECK(each == 4, "one evaluation asked %lu questions", each);
 	CHECK(st.queries_shared > 0, "no query was shared");
-	CHECK(st.queries_sent + st.queries_shared == asked, "sent %lu + shared %lu != %lu",
-	    st.queries_sent, st.queries_shared, asked);
+	CHECK(st.queries_sent + st.queries_shared + st.cache_hits == asked,
+	    "sent %lu + shared %lu + cached %lu != %lu", st.queries_sent, st.queries_shared,
+	    st.cache_hits, asked);
 	CHECK(st.queries_sent == each, "%lu questions given to libunbound", st.queries_sent);
 	CHECK(wire_count(w0, "mx.example.test 16") == 1, "TXT mx.example.test asked %ld times",
 	    wire_count(w0, "mx.example.test 16"));
@@ -621,22 +643,24 @@ static void sc_many(void)
 	long wd = querylog ? wire_distinct(w0) : -1;
 	CHECK(st.checks_active == 0, "%lu checks active", st.checks_active);
 	/* 50 x (TXT dN, A hN) + TXT common = 101 distinct questions.  Concurrent askers
-	 * share a query; one asking after the answer came asks libunbound again (and
-	 * its cache answers), so only the wire is held to 101. */
+	 * share a query; one asking after the answer came gets it from the answer
+	 * cache; libunbound is asked each question once, and the wire is held to 101. */
 	unsigned long asked = 0;
 	for (unsigned i = 0; i < n; i++)
 		asked += outcome(&j[i])->dns_queries;
-	CHECK(st.queries_sent + st.queries_shared == asked, "sent %lu + shared %lu != %lu",
-	    st.queries_sent, st.queries_shared, asked);
+	CHECK(st.queries_sent + st.queries_shared + st.cache_hits == asked,
+	    "sent %lu + shared %lu + cached %lu != %lu", st.queries_sent, st.queries_shared,
+	    st.cache_hits, asked);
 	CHECK(st.queries_sent < asked / 4, "%lu of %lu questions given to libunbound",
 	    st.queries_sent, asked);
 	/* Each distinct question goes on the wire once; libunbound may retransmit a
 	 * packet on its own UDP timeout when the machine is loaded, which is the same
 	 * question, not a second one, so the distinct ones are what is held to 101. */
 	CHECK(querylog == NULL || wd == 101, "%ld distinct questions on the wire", wd);
+	CHECK(st.queries_sent == 101, "%lu questions to libunbound", st.queries_sent);
 	printf("many: %u evaluations in %llu ms, %lu questions to libunbound, %lu shared, "
-	    "%ld distinct on the wire (%ld packets)\n", n, (unsigned long long)took,
-	    st.queries_sent, st.queries_shared, wd, w);
+	    "%lu from the answer cache, %ld distinct on the wire (%ld packets)\n", n,
+	    (unsigned long long)took, st.queries_sent, st.queries_shared, st.cache_hits, wd, w);
 	jobs_free(j, n);
 	free(j);
 	free(ips);
@@ -693,17 +717,234 @@ static void sc_run_budget(void)
 	spf_resolver_free(r);
 }
 
+/* ---------------------------------------------------------------- the answer cache */
+
+/* Starts j; true when it finished inside spf_resolver_start() (all answers cached). */
+static bool start_sync(struct spf_resolver *r, struct job *j)
+{
+	job_start(r, j, false);
+	return j->done;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static void wait_until(uint64_t at)
+{
+	uint64_t now = now_ms();
+	if (now < at)
+		sleep_ms((unsigned)(at - now));
+}
+
+/*
+ * TTLs (cache.sh: ttl.test, every TTL and the SOA minimum TTL_S seconds).  Cached:
+ * rec (TXT), neg (NXDOMAIN), nodata (an A, no TXT).  Then -x changes the zone (new
+ * rec, neg and nodata get records) and reloads nsd: before the TTL runs out the old
+ * answers still come, from the answer cache and at once; after it, the new ones.
+ */
+#define TTL_S 3
+static void sc_ttl(void)
+{
+	if (change_cmd == NULL) {
+		fprintf(stderr, "ttl needs -x COMMAND\n");
+		exit(2);
+	}
+	struct spf_resolver *r = new_resolver();
+	static const char *const names[3] = { "a@rec.ttl.test", "a@neg.ttl.test",
+		"a@nodata.ttl.test" };
+	static const enum spf_result before[3] = { SPF_RESULT_PASS, SPF_RESULT_NONE,
+		SPF_RESULT_NONE };
+	static const enum spf_result after[3] = { SPF_RESULT_FAIL, SPF_RESULT_PASS,
+		SPF_RESULT_PASS };
+	struct job j[3];
+	for (int i = 0; i < 3; i++) {
+		job_init(&j[i], "192.0.2.1", names[i], before[i]);
+		job_start(r, &j[i], false);
+	}
+	drive(r, j, 3);
+	uint64_t t_answered = now_ms(); /* every answer came before this */
+	for (int i = 0; i < 3; i++)
+		check_result(&j[i]);
+	jobs_free(j, 3);
+	struct spf_resolver_stats s0, s1, s2;
+	spf_resolver_stats(r, &s0);
+	CHECK(s0.cache_entries == s0.queries_sent, "%lu of %lu answers cached",
+	    s0.cache_entries, s0.queries_sent);
+
+	if (system(change_cmd) != 0) {
+		fprintf(stderr, "ttl: %s failed\n", change_cmd);
+		exit(1);
+	}
+	uint64_t took = now_ms() - t_answered;
+	/* The answers are cached for TTL_S s from their arrival, before t_answered. */
+	CHECK(took < TTL_S * 1000 - 300, "changing the zone took %llu ms: too slow to see the "
+	    "old answers", (unsigned long long)took);
+	for (int i = 0; i < 3; i++) {
+		job_init(&j[i], "192.0.2.1", names[i], before[i]);
+		CHECK(start_sync(r, &j[i]), "%s: not answered from the cache before its TTL",
+		    names[i]);
+	}
+	drive(r, j, 3);
+	for (int i = 0; i < 3; i++)
+		check_result(&j[i]);
+	jobs_free(j, 3);
+	spf_resolver_stats(r, &s1);
+	CHECK(s1.queries_sent == s0.queries_sent, "libunbound asked %lu questions before the "
+	    "TTL ran out", s1.queries_sent - s0.queries_sent);
+
+	/* After the TTL the answer cache has let go: the questions go to libunbound.
+	 * libunbound counts whole seconds and may serve its copy for up to one more
+	 * (with a TTL of 0, which is not cached again), so the answers may still be
+	 * the old ones; a second later they must be the new ones. */
+	wait_until(t_answered + TTL_S * 1000 + 300);
+	for (int i = 0; i < 3; i++) {
+		job_init(&j[i], "192.0.2.1", names[i], after[i]);
+		CHECK(!start_sync(r, &j[i]), "%s: answered from the cache after its TTL",
+		    names[i]);
+	}
+	drive(r, j, 3);
+	jobs_free(j, 3);
+	spf_resolver_stats(r, &s2);
+	CHECK(s2.queries_sent >= s1.queries_sent + 3, "libunbound asked %lu questions after "
+	    "the TTL", s2.queries_sent - s1.queries_sent);
+	wait_until(t_answered + TTL_S * 1000 + 1300);
+	for (int i = 0; i < 3; i++) {
+		job_init(&j[i], "192.0.2.1", names[i], after[i]);
+		job_start(r, &j[i], false);
+	}
+	drive(r, j, 3);
+	for (int i = 0; i < 3; i++)
+		check_result(&j[i]);
+	printf("ttl: %d s TTL; zone changed %llu ms after the answers: old answers from the "
+	    "cache (%lu hits); after %d.3 s asked libunbound (%lu questions); after %d.3 s "
+	    "the new answers (%s, %s, %s)\n", TTL_S, (unsigned long long)took,
+	    s1.cache_hits - s0.cache_hits, TTL_S, s2.queries_sent - s1.queries_sent, TTL_S + 1,
+	    spf_result_name(outcome(&j[0])->result),
+	    spf_result_name(outcome(&j[1])->result), spf_result_name(outcome(&j[2])->result));
+	jobs_free(j, 3);
+	spf_resolver_free(r);
+}
+
+/*
+ * The bounds (-e entries, -B bytes): ten domains of many.example.test, three answers
+ * each (TXT dN, A hN, TXT common, for a client that fails).  The cache stays within
+ * its bounds by evicting; the last domain is still cached, the first is not.  With a
+ * byte bound under 2 kB, big.example.test's TXT does not fit and is not cached.
+ */
+static void sc_evict(void)
+{
+	struct spf_resolver *r = new_resolver();
+	struct job j;
+	char s[64];
+	for (int d = 0; d < 10; d++) {
+		snprintf(s, sizeof(s), "a@d%d.many.example.test", d);
+		job_init(&j, "203.0.113.1", s, SPF_RESULT_FAIL);
+		job_start(r, &j, false);
+		drive(r, &j, 1);
+		check_result(&j);
+		spf_eval_free(j.ev);
+	}
+	struct spf_resolver_stats s0, s1;
+	spf_resolver_stats(r, &s0);
+	CHECK(s0.cache_evictions > 0, "nothing evicted");
+	CHECK(cache_entries_max == 0 || s0.cache_entries <= cache_entries_max,
+	    "%lu entries, bound %zu", s0.cache_entries, cache_entries_max);
+	CHECK(cache_bytes_max == 0 || s0.cache_bytes <= cache_bytes_max, "%lu bytes, bound %zu",
+	    s0.cache_bytes, cache_bytes_max);
+
+	job_init(&j, "203.0.113.1", "b@d9.many.example.test", SPF_RESULT_FAIL);
+	bool last = start_sync(r, &j);
+	CHECK(last, "the most recent domain was not answered from the cache");
+	drive(r, &j, 1);
+	check_result(&j);
+	spf_eval_free(j.ev);
+	job_init(&j, "203.0.113.1", "b@d0.many.example.test", SPF_RESULT_FAIL);
+	bool first = start_sync(r, &j);
+	CHECK(!first, "the least recent domain was still cached");
+	drive(r, &j, 1);
+	check_result(&j);
+	spf_eval_free(j.ev);
+	spf_resolver_stats(r, &s1);
+	CHECK(s1.queries_sent > s0.queries_sent, "the evicted domain asked libunbound nothing");
+
+	bool big_cached = false;
+	if (cache_bytes_max > 0 && cache_bytes_max < 2000) {
+		for (int i = 0; i < 2; i++) {
+			job_init(&j, "192.0.2.99", "a@big.example.test", SPF_RESULT_PASS);
+			big_cached = start_sync(r, &j);
+			drive(r, &j, 1);
+			check_result(&j);
+			spf_eval_free(j.ev);
+		}
+		CHECK(!big_cached, "an answer over the byte bound was cached");
+	}
+	spf_resolver_stats(r, &s1);
+	CHECK(cache_bytes_max == 0 || s1.cache_bytes <= cache_bytes_max, "%lu bytes, bound %zu",
+	    s1.cache_bytes, cache_bytes_max);
+	printf("evict: bounds %zu entries, %zu bytes: %lu entries, %lu bytes, %lu evicted; "
+	    "last domain %s, first %s\n", cache_entries_max, cache_bytes_max, s1.cache_entries,
+	    s1.cache_bytes, s1.cache_evictions, last ? "cached" : "NOT cached",
+	    first ? "STILL cached" : "evicted");
+	spf_resolver_free(r);
+}
+
+/* A DNS error is cached briefly (2 s): the same question at once gets it from the cache,
+ * later it goes to libunbound again. */
+static void sc_errcache(const char *domain)
+{
+	struct spf_resolver *r = new_resolver();
+	struct job j;
+	char s[128];
+	snprintf(s, sizeof(s), "a@%s", domain);
+	job_init(&j, "192.0.2.5", s, SPF_RESULT_TEMPERROR);
+	job_start(r, &j, false);
+	drive(r, &j, 1);
+	uint64_t t_answered = now_ms();
+	check_result(&j);
+	spf_eval_free(j.ev);
+	struct spf_resolver_stats s0, s1, s2;
+	spf_resolver_stats(r, &s0);
+
+	job_init(&j, "192.0.2.5", s, SPF_RESULT_TEMPERROR);
+	bool again = start_sync(r, &j);
+	uint64_t took = now_ms() - t_answered;
+	CHECK(again || took > 1500, "the SERVFAIL was not cached");
+	drive(r, &j, 1);
+	check_result(&j);
+	spf_eval_free(j.ev);
+	spf_resolver_stats(r, &s1);
+
+	sleep_ms(2300);
+	job_init(&j, "192.0.2.5", s, SPF_RESULT_TEMPERROR);
+	bool later = start_sync(r, &j);
+	CHECK(!later, "the SERVFAIL was still cached after 2.3 s");
+	drive(r, &j, 1);
+	check_result(&j);
+	spf_eval_free(j.ev);
+	spf_resolver_stats(r, &s2);
+	CHECK(s2.queries_sent > s1.queries_sent, "libunbound was not asked again");
+	printf("errcache: %s temperror; again at once: %s; after 2.3 s: %s\n", domain,
+	    again ? "from the cache" : "asked", later ? "from the cache" : "asked again");
+	spf_resolver_free(r);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: itest_resolver [-f IP@PORT]... [-b MS] [-t] [-q LOG] [-n N] "
-	    "basic|cache|coalesce|down|slow|servfail DOMAIN|big|cnameloop|many|run|run-budget\n");
+	    "[-e MAX_ENTRIES] [-B MAX_BYTES] [-x COMMAND]\n"
+	    "    basic|cache|coalesce|down|slow|servfail DOMAIN|big|cnameloop|many|run|run-budget|\n"
+	    "    ttl|evict|errcache DOMAIN\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	int opt;
-	while ((opt = getopt(argc, argv, "f:b:tq:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "f:b:tq:n:e:B:x:")) != -1) {
 		switch (opt) {
 		case 'f':
 			if (nfwd < sizeof(fwd) / sizeof(fwd[0]))
@@ -713,6 +954,9 @@ int main(int argc, char **argv)
 		case 't': tcp_only = true; break;
 		case 'q': querylog = optarg; break;
 		case 'n': count_n = (unsigned)atoi(optarg); break;
+		case 'e': cache_entries_max = (size_t)strtoul(optarg, NULL, 10); break;
+		case 'B': cache_bytes_max = (size_t)strtoul(optarg, NULL, 10); break;
+		case 'x': change_cmd = optarg; break;
 		default: usage();
 		}
 	}
@@ -741,6 +985,12 @@ int main(int argc, char **argv)
 		sc_run();
 	else if (strcmp(sc, "run-budget") == 0)
 		sc_run_budget();
+	else if (strcmp(sc, "ttl") == 0)
+		sc_ttl();
+	else if (strcmp(sc, "evict") == 0)
+		sc_evict();
+	else if (strcmp(sc, "errcache") == 0 && optind + 1 < argc)
+		sc_errcache(argv[optind + 1]);
 	else
 		usage();
 	if (failures) {

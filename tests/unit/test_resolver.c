@@ -94,6 +94,9 @@ static void test_options_init(void **state)
 	assert_false(o.tcp_only);
 	assert_null(o.zone);
 	assert_false(o.offline);
+	/* 0: the answer cache's built-in bounds. */
+	assert_int_equal(o.cache_max_entries, 0);
+	assert_int_equal(o.cache_max_bytes, 0);
 }
 
 static void test_offline_zone(void **state)
@@ -117,6 +120,11 @@ static void test_offline_zone(void **state)
 	assert_int_equal(st.answers, 0);
 	assert_true(st.zone_answers >= 4);
 	assert_int_equal(st.checks_active, 0);
+	/* Offline answers never reach the answer cache: they are answered before it. */
+	assert_int_equal(st.cache_hits, 0);
+	assert_int_equal(st.cache_misses, 0);
+	assert_int_equal(st.cache_entries, 0);
+	assert_int_equal(st.cache_bytes, 0);
 	spf_resolver_free(r);
 }
 
@@ -239,6 +247,10 @@ static void test_overlay_in_live_mode(void **state)
 	assert_int_equal(st.queries_sent, 0);
 	assert_int_equal(st.answers, 0);
 	assert_true(st.zone_answers >= 5);
+	/* The overlay is asked before the answer cache, and nothing from it is kept. */
+	assert_int_equal(st.cache_hits, 0);
+	assert_int_equal(st.cache_misses, 0);
+	assert_int_equal(st.cache_entries, 0);
 	spf_resolver_free(r);
 }
 
