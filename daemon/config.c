@@ -76,7 +76,10 @@ struct parser {
 	 * it are mapped back to columns of the line through these. */
 	const char *vbuf;
 	size_t vbuflen;
-	size_t vcol0;
+	/* vmap[i]: the 0-based column in the line of the value's byte i (escapes make
+	 * the copy shorter than its source); vmap[vbuflen] is the column after it. */
+	const uint32_t *vmap;
+	uint32_t vmapbuf[4096 + 1];
 	/* [replies]: a per-result key wins over the general one in any order. */
 	unsigned char reply_specific[2][SPF_RESULT_COUNT];
 	bool oom;
@@ -104,7 +107,7 @@ static void report(struct parser *p, bool warning, const char *at, const char *f
 	size_t col = 1;
 	uintptr_t a = (uintptr_t)at, vb = (uintptr_t)p->vbuf;
 	if (at && p->vbuf && a >= vb && a <= vb + p->vbuflen)
-		col = p->vcol0 + (size_t)(a - vb) + 1;
+		col = (size_t)p->vmap[a - vb] + 1;
 	else if (at && p->linestart)
 		col = (size_t)(at - p->linestart) + 1;
 	if (p->line == 0)
@@ -619,14 +622,15 @@ static void key_daemon(struct parser *p, const char *key, const char *v, const c
 			one[len] = '\0';
 			/* Report at the item's column: parse a copy, map positions in it. */
 			const char *sb = p->vbuf;
-			size_t sl = p->vbuflen, sc = p->vcol0;
-			p->vcol0 = sc + (size_t)(it - v);
+			size_t sl = p->vbuflen;
+			const uint32_t *sm = p->vmap;
+			p->vmap = sm + (it - v);
 			p->vbuf = one;
 			p->vbuflen = len;
 			add_listen(p, one);
 			p->vbuf = sb;
 			p->vbuflen = sl;
-			p->vcol0 = sc;
+			p->vmap = sm;
 		}
 	} else if (strcmp(key, "user") == 0)
 		set_string(p, &c->user, v);
@@ -882,14 +886,14 @@ static bool is_keych(int c)
 /*
  * Reads a value starting at s (leading blanks skipped) into out (cap bytes), either
  * quoted or up to the end of the line with trailing blanks removed.  Returns false
- * (reported) on an error.  *vat receives the value's position in the line.
+ * (reported) on an error.  map[i] receives the column in the line of out[i], and
+ * map[len] the column just after the value.
  */
 static bool read_value(struct parser *p, const char *s, const char *eol, char *out,
-    size_t cap, const char **vat)
+    size_t cap, uint32_t *map)
 {
 	while (s < eol && (*s == ' ' || *s == '\t'))
 		s++;
-	*vat = s;
 	size_t o = 0;
 	if (s < eol && *s == '"') {
 		const char *q = s + 1;
@@ -906,8 +910,10 @@ static bool read_value(struct parser *p, const char *s, const char *eol, char *o
 				ERR(p, s, "value too long");
 				return false;
 			}
+			map[o] = (uint32_t)(q - p->linestart);
 			out[o++] = c;
 		}
+		map[o] = (uint32_t)(q - p->linestart);
 		if (q == eol) {
 			ERR(p, s, "unterminated quoted value");
 			return false;
@@ -918,7 +924,6 @@ static bool read_value(struct parser *p, const char *s, const char *eol, char *o
 				return false;
 			}
 		}
-		*vat = s + 1;
 	} else {
 		const char *e = eol;
 		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
@@ -928,6 +933,8 @@ static bool read_value(struct parser *p, const char *s, const char *eol, char *o
 			return false;
 		}
 		memcpy(out, s, (size_t)(e - s));
+		for (size_t i = 0; i <= (size_t)(e - s); i++)
+			map[i] = (uint32_t)(s - p->linestart + (ptrdiff_t)i);
 		o = (size_t)(e - s);
 	}
 	out[o] = '\0';
@@ -1001,8 +1008,7 @@ static void parse_line(struct parser *p, const char *s, const char *eol, bool *f
 	key[ke - k] = '\0';
 	for (char *c = key; *c; c++)
 		*c = (char)tolower((unsigned char)*c);
-	const char *vat;
-	if (!read_value(p, q + 1, eol, value, sizeof(value), &vat))
+	if (!read_value(p, q + 1, eol, value, sizeof(value), p->vmapbuf))
 		return;
 	if (p->section == SEC_FOREIGN)
 		return;
@@ -1019,7 +1025,7 @@ static void parse_line(struct parser *p, const char *s, const char *eol, bool *f
 	 * value (in the copy, mapped back by report()). */
 	p->vbuf = value;
 	p->vbuflen = strlen(value);
-	p->vcol0 = (size_t)(vat - p->linestart);
+	p->vmap = p->vmapbuf;
 	const char *kat = k;
 	switch (p->section) {
 	case SEC_DAEMON: key_daemon(p, key, value, kat); break;

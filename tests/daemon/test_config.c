@@ -207,6 +207,25 @@ static void test_all_errors_with_positions(void **state)
 		assert_string_equal(errs.msg[i], want[i]);
 }
 
+/* Positions inside a quoted value with \" or \\ escapes map to the file's columns
+ * (found by fuzz/fuzz_config.c: each escape used to shift the column left by one). */
+static void test_escape_columns(void **state)
+{
+	(void)state;
+	struct config *c = parse(
+	    "[replies]\n"
+	    "block = \"\\\\ %q\"\n"                      /* '%' at column 13 */
+	    "block = \"\\\"\\\"\\\"\\\" %q\"\n"          /* '%' at column 19 */
+	    "[daemon]\n"
+	    "listen = \"\\\\\\\\ inet:1.2.3.4:x\"\n");      /* 'x' at column 29 */
+	assert_null(c);
+	dump();
+	assert_int_equal(errs.nerrors, 4);
+	assert_string_equal(errs.msg[0], "t.conf:2:13: '%' must start %{name} or be written %%");
+	assert_string_equal(errs.msg[1], "t.conf:3:19: '%' must start %{name} or be written %%");
+	assert_string_equal(errs.msg[3], "t.conf:5:29: expected a number, not \"x\"");
+}
+
 static void test_misc_errors(void **state)
 {
 	(void)state;
@@ -419,6 +438,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_defaults, teardown),
 		cmocka_unit_test_teardown(test_full, teardown),
 		cmocka_unit_test_teardown(test_all_errors_with_positions, teardown),
+		cmocka_unit_test_teardown(test_escape_columns, teardown),
 		cmocka_unit_test_teardown(test_misc_errors, teardown),
 		cmocka_unit_test_teardown(test_enforce_inherits_global, teardown),
 		cmocka_unit_test_teardown(test_reply_precedence, teardown),
