@@ -1074,6 +1074,21 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		}
 		s->incap = cap;
 		s->inpos = s->inlen = 0;
+	} else if (s->incap < cap) {
+		/* A reload raised the caps while input was half-read: move what is unread
+		 * into a buffer of the new size (no pointer into the old one is kept
+		 * between reads), so a line valid under the new caps fits. */
+		char *nb = pool_get(&inpool, cap);
+		if (nb == NULL) {
+			fail(s, "out of memory");
+			return;
+		}
+		memcpy(nb, s->in + s->inpos, s->inlen - s->inpos);
+		free(s->in);
+		s->in = nb;
+		s->inlen -= s->inpos;
+		s->inpos = 0;
+		s->incap = cap;
 	}
 	if (s->inlen == s->incap) {
 		/* Only while busy can the buffer fill: pipelined input waits, not without

@@ -378,5 +378,25 @@ if start_daemon "$bconf" "$blog"; then
 	wait "$dpid" 2>/dev/null
 fi
 
+# A reload that raises max_line while a line is half-read: the unread input moves to
+# a buffer of the new size and the line, valid under the new caps, is taken.
+gconf=$WORK/grow.conf
+base_conf "$gconf"
+sed -i 's/^max_line = 1024$/max_line = 256\nmax_request = 1024/' "$gconf"
+glog=$WORK/grow.log
+if start_daemon "$gconf" "$glog"; then
+	"$CLIENT" -t 3000 --unix "$WORK/policy.sock" "$DATA/growline.tx" >"$WORK/grow.out" 2>&1 &
+	cpid=$!
+	pids+=("$cpid")
+	sleep 0.4
+	sed -i 's/^max_line = 256$/max_line = 4096/; s/^max_request = 1024$/max_request = 32768/' "$gconf"
+	kill -HUP "$dpid"
+	wait_log "$glog" "reload: configuration .* loaded" || bad "grow: no reload logged"
+	if wait "$cpid"; then ok "reload raising max_line mid-line: the line is kept and taken"
+	else bad "reload raising max_line mid-line"; sed 's/^/    /' "$WORK/grow.out" "$glog"; fi
+	kill -TERM "$dpid"
+	wait "$dpid" 2>/dev/null
+fi
+
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]
