@@ -398,5 +398,47 @@ if start_daemon "$gconf" "$glog"; then
 	wait "$dpid" 2>/dev/null
 fi
 
+# ---------------------------------------------------------------- with nsd
+# The same transcripts with live DNS: nsd on loopback serves the test zone inside a
+# root zone (so every other name is NXDOMAIN, as offline), spfgated forwards to it
+# through libunbound, in spawn mode and standalone over unix and TCP.
+if command -v nsd >/dev/null && command -v drill >/dev/null; then
+	. "$SRC/../integration/lib.sh"
+	ITEST_DIR=$WORK/nsd
+	rm -rf "$ITEST_DIR"
+	mkdir -p "$ITEST_DIR"
+	{
+		echo '$ORIGIN .'
+		echo '$TTL 300'
+		echo '. IN SOA ns.example.test. hostmaster.example.test. 1 3600 600 86400 300'
+		echo '. IN NS ns.example.test.'
+		grep -v -e '^\$TTL' -e ' SOA ' "$DATA/zone.db"
+		echo 'ns.example.test. IN A 127.0.0.1'
+	} >"$WORK/root.zone"
+	nport=$(free_port)
+	if (start_nsd nsd "$nport" . "$WORK/root.zone") >"$WORK/nsd-start.out" 2>&1; then
+		npid=$(cat "$ITEST_DIR/nsd/nsd.pid" 2>/dev/null)
+		[ -n "$npid" ] && pids+=("$npid")
+		nconf=$WORK/nsd.conf
+		base_conf "$nconf"
+		sed -i "s|^zone = .*|mode = forward\nforwarder = 127.0.0.1@$nport|; /^offline = yes$/d" \
+			"$nconf"
+		spawn basic-nsd "$nconf" basic.tx
+		spawn pipeline-nsd "$nconf" pipeline.tx
+		nlog=$WORK/standalone-nsd.log
+		if start_daemon "$nconf" "$nlog"; then
+			over unix basic-nsd-unix basic.tx
+			over tcp basic-nsd-tcp basic.tx
+			kill -TERM "$dpid"
+			wait "$dpid" 2>/dev/null
+		fi
+		[ -n "$npid" ] && kill "$npid" 2>/dev/null
+	else
+		bad "nsd did not start"; sed 's/^/    /' "$WORK/nsd-start.out"
+	fi
+else
+	echo "skip - nsd transcripts (nsd or drill not installed)"
+fi
+
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]
