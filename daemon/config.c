@@ -1095,20 +1095,21 @@ struct config *config_parse(const char *path, const char *text, size_t len,
 	bool first = true;
 	const char *s = text, *end = text + len;
 	while (s < end && !p.oom) {
-		const char *eol = memchr(s, '\n', (size_t)(end - s));
+		size_t left = (size_t)(end - s);
+		const char *eol = memchr(s, '\n', left);
+		/* The line without its LF (or CRLF), as a length so no pointer difference
+		 * can be negative. */
+		size_t n = eol ? (size_t)(eol - s) : left;
 		const char *next = eol ? eol + 1 : end;
-		if (eol == NULL)
-			eol = end;
 		p.line++;
 		p.linestart = s;
-		const char *le = eol;
-		if (le > s && le[-1] == '\r')
-			le--;
-		const char *nul = memchr(s, '\0', (size_t)(le - s));
+		if (n > 0 && s[n - 1] == '\r')
+			n--;
+		const char *nul = n > 0 ? memchr(s, '\0', n) : NULL;
 		if (nul)
 			ERR(&p, nul, "NUL byte in the configuration");
 		else
-			parse_line(&p, s, le, &first);
+			parse_line(&p, s, s + n, &first);
 		s = next;
 	}
 	if (!p.oom)
