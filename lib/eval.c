@@ -521,6 +521,8 @@ static bool addr_match(const struct spf_eval *ev, const struct dnsq *q, const st
 	return false;
 }
 
+/* A DNS error on a question the evaluation stands on: temperror (§4.4, §5), naming the
+ * question.  t is the term that asked, or NULL for the record lookup itself. */
 static int dns_error(struct spf_eval *ev, struct frame *f, const struct spf_term *t,
     const struct dnsq *q)
 {
@@ -533,7 +535,10 @@ static int dns_error(struct spf_eval *ev, struct frame *f, const struct spf_term
 	spf_buf_puts(&b, spf_rrtype_name(q->type));
 	spf_buf_puts(&b, " of ");
 	spf_buf_put_escaped(&b, spf_slice_cstr(q->name));
-	return abort_term(ev, f, t, SPF_RESULT_TEMPERROR, spf_buf_cstr(&b) ? msg : "DNS error");
+	const char *m = spf_buf_cstr(&b) ? msg : "DNS error";
+	if (t == NULL)
+		return abort_eval(ev, SPF_RESULT_TEMPERROR, f->domain, NULL, 0, -1, m);
+	return abort_term(ev, f, t, SPF_RESULT_TEMPERROR, m);
 }
 
 /*
@@ -704,16 +709,8 @@ static int frame_record(struct spf_eval *ev, struct frame *f)
 	q->want_record = true;
 	if (q->state != Q_DONE)
 		return T_WAIT;
-	if (evq_error(q)) {
-		char msg[600];
-		struct spf_buf b;
-		spf_buf_init(&b, msg, sizeof(msg));
-		spf_buf_puts(&b, "DNS error (");
-		spf_buf_puts(&b, spf_rcode_name(q->rcode));
-		spf_buf_puts(&b, ") looking up the SPF record");
-		return abort_eval(ev, SPF_RESULT_TEMPERROR, f->domain, NULL, 0, -1,
-		    spf_buf_cstr(&b) ? msg : "DNS error");
-	}
+	if (evq_error(q))
+		return dns_error(ev, f, NULL, q);
 	select_record(ev, q);
 	if (q->nspf == 0) {
 		trace_text(ev, SPF_TRACE_NOTE, "no SPF record at ", spf_slice_cstr(f->domain),

@@ -297,6 +297,16 @@ static struct spf_slice problem(const struct spf_outcome *o)
 	    : "permanent error");
 }
 
+/* The receiving host's name: the caller's, else the evaluation's, else "unknown". */
+static const char *host_name(const char *given, const struct spf_outcome *o)
+{
+	if (given != NULL && given[0] != '\0')
+		return given;
+	if (o->receiver != NULL && o->receiver[0] != '\0')
+		return o->receiver;
+	return "unknown";
+}
+
 /* Ends the rendering: NUL-terminates and returns the length or SPF_ELIMIT. */
 static int finish(struct spf_buf *b)
 {
@@ -313,10 +323,7 @@ int spf_header_received_spf(const struct spf_outcome *o, const char *receiver,
 	buf[0] = '\0';
 	if (o == NULL)
 		return SPF_EINVAL;
-	if (receiver == NULL || receiver[0] == '\0')
-		receiver = o->receiver;
-	if (receiver == NULL || receiver[0] == '\0')
-		receiver = "unknown";
+	receiver = host_name(receiver, o);
 
 	struct spf_buf b;
 	spf_buf_init(&b, buf, cap);
@@ -402,10 +409,7 @@ int spf_header_auth_results(const struct spf_outcome *o, const char *authserv_id
 	buf[0] = '\0';
 	if (o == NULL)
 		return SPF_EINVAL;
-	if (authserv_id == NULL || authserv_id[0] == '\0')
-		authserv_id = o->receiver;
-	if (authserv_id == NULL || authserv_id[0] == '\0')
-		authserv_id = "unknown";
+	authserv_id = host_name(authserv_id, o);
 	struct spf_buf b;
 	spf_buf_init(&b, buf, cap);
 	spf_buf_puts(&b, "Authentication-Results: ");
