@@ -65,11 +65,36 @@ int spf_addr_parse(const char *text, struct spf_addr *out)
 	return spf_addr_parse_n(text, text ? strlen(text) : 0, out);
 }
 
+/* Dotted-quad text of a[0..4), NUL-terminated, as inet_ntop() writes it; 0 when it
+ * does not fit in cap bytes.  (glibc's inet_ntop() formats IPv4 through sprintf().) */
+static size_t format_ip4(const uint8_t a[4], char *buf, size_t cap)
+{
+	char tmp[16];
+	size_t n = 0;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+		if (i > 0)
+			tmp[n++] = '.';
+		if (v >= 100)
+			tmp[n++] = (char)('0' + v / 100);
+		if (v >= 10)
+			tmp[n++] = (char)('0' + v / 10 % 10);
+		tmp[n++] = (char)('0' + v % 10);
+	}
+	if (n >= cap)
+		return 0;
+	memcpy(buf, tmp, n);
+	buf[n] = '\0';
+	return n;
+}
+
 size_t spf_addr_format(const struct spf_addr *addr, char *buf, size_t cap)
 {
 	int af = addr->family == 6 ? AF_INET6 : AF_INET;
 	if (cap == 0 || cap > (size_t)INT32_MAX)
 		return 0;
+	if (af == AF_INET)
+		return format_ip4(addr->a, buf, cap);
 	if (inet_ntop(af, addr->a, buf, (socklen_t)cap) == NULL)
 		return 0;
 	return strlen(buf);

@@ -17,11 +17,22 @@ struct spf_arena_chunk;
 
 struct spf_arena {
 	struct spf_arena_chunk *head;
+	struct spf_arena_chunk *given; /* the caller's first chunk (spf_arena_give), not freed */
 	size_t used;  /* bytes handed out plus chunk overhead */
 	size_t limit; /* cap on used */
 };
 
 void spf_arena_init(struct spf_arena *a, size_t limit);
+/* Bytes of the first chunk an arena would malloc: what spf_arena_give() wants. */
+size_t spf_arena_first_size(void);
+/*
+ * Gives a fresh arena (nothing allocated yet) its first chunk from the caller's
+ * memory, so that it need not malloc one: mem must be aligned for any type, hold
+ * spf_arena_first_size() bytes and outlive the arena.  It is counted against the
+ * limit exactly as the malloc'ed first chunk would be; when it does not fit the limit
+ * the arena is left as it was.  The arena never frees it.
+ */
+void spf_arena_give(struct spf_arena *a, void *mem);
 /* Frees every chunk; the arena can be reused afterwards. */
 void spf_arena_release(struct spf_arena *a);
 /* n bytes aligned for any type, or NULL (out of memory or over the cap). */

@@ -248,6 +248,16 @@ static void macro_ctx(const struct spf_eval *ev, const char *domain, struct spf_
 }
 
 /*
+ * Is spec all domain-mode literals, so that expanding it is a copy?  Every domain-spec
+ * comes from a term of a parsed record, whose bytes spf_record_parse() has checked to
+ * be 0x21..0x7e (all literals but '%'), so only '%' needs looking for.
+ */
+static bool macro_free(struct spf_slice spec)
+{
+	return spec.len == 0 || memchr(spec.p, '%', spec.len) == NULL;
+}
+
+/*
  * Expands a domain-spec for <domain> and truncates it (§7.3).  Returns an arena string,
  * or NULL with *invalid set when the result cannot be a DNS name (RFC 7208 leaves this
  * undefined; the suite prefers "treat as non-existent"), or NULL with *invalid clear
@@ -257,17 +267,29 @@ static char *expand_domain(struct spf_eval *ev, const char *domain, struct spf_s
     bool *invalid)
 {
 	*invalid = false;
-	char *tmp = spf_arena_alloc(&ev->arena, EVAL_EXPAND_MAX);
-	if (tmp == NULL)
-		return NULL;
+	char small[512];
 	struct spf_buf b;
-	spf_buf_init(&b, tmp, EVAL_EXPAND_MAX);
-	struct spf_macro_ctx ctx;
-	macro_ctx(ev, domain, &ctx);
-	struct spf_macro_error err;
-	if (spf_macro_expand(spec, SPF_MACRO_DOMAIN, &ctx, &b, &err) != SPF_OK) {
-		*invalid = true;
-		return NULL;
+	if (macro_free(spec) && spec.len < sizeof(small)) {
+		/* Every byte is a literal: the expansion is the text itself, as walk() in
+		 * macro.c would copy it.  A small stack buffer: prefetch_record() recurses
+		 * (at most SPF_MAX_DNS_TERMS deep). */
+		spf_buf_init(&b, small, sizeof(small));
+		spf_buf_put_slice(&b, spec);
+	} else {
+		/* One expansion buffer per evaluation, reused: the result is copied out. */
+		if (ev->expand_buf == NULL) {
+			ev->expand_buf = spf_arena_alloc(&ev->arena, EVAL_EXPAND_MAX);
+			if (ev->expand_buf == NULL)
+				return NULL;
+		}
+		spf_buf_init(&b, ev->expand_buf, EVAL_EXPAND_MAX);
+		struct spf_macro_ctx ctx;
+		macro_ctx(ev, domain, &ctx);
+		struct spf_macro_error err;
+		if (spf_macro_expand(spec, SPF_MACRO_DOMAIN, &ctx, &b, &err) != SPF_OK) {
+			*invalid = true;
+			return NULL;
+		}
 	}
 	spf_domain_truncate(&b);
 	if (!spf_domain_valid(spf_buf_slice(&b))) {
@@ -281,7 +303,7 @@ static char *expand_domain(struct spf_eval *ev, const char *domain, struct spf_s
 	/* Names with a trailing dot are the same names. */
 	if (b.len > 1 && b.data[b.len - 1] == '.')
 		b.data[--b.len] = '\0';
-	return b.data;
+	return spf_arena_strndup(&ev->arena, b.data, b.len);
 }
 
 /* Counts one void lookup for the current term (§4.6.4); aborts past the limit. */
@@ -1013,9 +1035,12 @@ int spf_eval_new(struct spf_eval **out, const struct spf_options *opts,
 	*out = NULL;
 	if (req == NULL || (req->client.family != 4 && req->client.family != 6))
 		return SPF_EINVAL;
-	struct spf_eval *ev = calloc(1, sizeof(*ev));
+	/* One malloc holds the evaluation and its arena's first chunk. */
+	size_t first = spf_arena_first_size();
+	struct spf_eval *ev = malloc(offsetof(struct spf_eval, arena_first) + first);
 	if (ev == NULL)
 		return SPF_ENOMEM;
+	memset(ev, 0, offsetof(struct spf_eval, arena_first));
 	if (opts != NULL)
 		ev->opts = *opts;
 	else
@@ -1023,6 +1048,7 @@ int spf_eval_new(struct spf_eval **out, const struct spf_options *opts,
 	if (ev->opts.mem_limit == 0)
 		ev->opts.mem_limit = SPF_DEFAULT_MEM_LIMIT;
 	spf_arena_init(&ev->arena, ev->opts.mem_limit);
+	spf_arena_give(&ev->arena, ev->arena_first);
 
 	int rc = SPF_ENOMEM;
 	ev->identity = req->identity;

@@ -25,22 +25,27 @@
 /* Trace entries kept; later ones are dropped with a note. */
 #define EVAL_MAX_TRACE 4096
 
-static bool name_eq(const char *a, const char *b)
-{
-	return spf_slice_eq_ci(spf_slice_cstr(a), spf_slice_cstr(b));
-}
-
-struct dnsq *evq_find(struct spf_eval *ev, const char *name, uint16_t type)
+/* The question (name, type), name being len bytes.  Type and length are compared
+ * first; names usually match byte for byte, so memcmp() comes before the
+ * case-insensitive compare. */
+static struct dnsq *find(struct spf_eval *ev, const char *name, size_t len, uint16_t type)
 {
 	for (struct dnsq *q = ev->qhead; q != NULL; q = q->next)
-		if (q->type == type && name_eq(q->name, name))
+		if (q->type == type && q->namelen == len && (memcmp(q->name, name, len) == 0 ||
+		    spf_slice_eq_ci(spf_slice_make(q->name, len), spf_slice_make(name, len))))
 			return q;
 	return NULL;
 }
 
+struct dnsq *evq_find(struct spf_eval *ev, const char *name, uint16_t type)
+{
+	return find(ev, name, strlen(name), type);
+}
+
 struct dnsq *evq_ask(struct spf_eval *ev, const char *name, uint16_t type, bool prefetch)
 {
-	struct dnsq *q = evq_find(ev, name, type);
+	size_t len = strlen(name);
+	struct dnsq *q = find(ev, name, len, type);
 	if (q != NULL) {
 		if (!prefetch) {
 			/* Still marked prefetched in the trace if its answer was waiting. */
@@ -62,13 +67,13 @@ struct dnsq *evq_ask(struct spf_eval *ev, const char *name, uint16_t type, bool 
 	q = spf_arena_calloc(&ev->arena, 1, sizeof(*q));
 	if (q == NULL)
 		return NULL;
-	q->name = spf_arena_strdup(&ev->arena, name);
+	/* Queries go out without a trailing dot (spf_query contract). */
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	q->name = spf_arena_strndup(&ev->arena, name, len);
 	if (q->name == NULL)
 		return NULL;
-	/* Queries go out without a trailing dot (spf_query contract). */
-	size_t len = strlen(q->name);
-	if (len > 0 && q->name[len - 1] == '.')
-		q->name[len - 1] = '\0';
+	q->namelen = len;
 	q->type = type;
 	q->state = Q_NEW;
 	q->prefetch = prefetch;

@@ -9,6 +9,9 @@
 #ifndef SPF_EVAL_INT_H
 #define SPF_EVAL_INT_H
 
+#include <stdalign.h>
+#include <stddef.h>
+
 #include "spfgate/spfgate.h"
 
 #include "arena.h"
@@ -36,6 +39,7 @@ struct dnsq {
 	bool secure;
 	enum spf_rcode rcode;
 	char *name;
+	size_t namelen;         /* strlen(name): compared before the names are */
 	/* decoded records of the question's type */
 	size_t n;
 	struct spf_slice *txt;  /* TXT: character-strings concatenated (may hold NUL) */
@@ -124,9 +128,15 @@ struct spf_eval {
 	char *decided_domain;
 	struct spf_outcome out;
 
+	/* expand_domain()'s buffer for macro expansion (arena, EVAL_EXPAND_MAX bytes) */
+	char *expand_buf;
+
 	/* trace (malloc'ed vector; texts in the arena) */
 	struct spf_trace *trace;
 	size_t ntrace, captrace;
+
+	/* the arena's first chunk, allocated with the evaluation (spf_arena_give) */
+	alignas(max_align_t) unsigned char arena_first[];
 };
 
 #endif

@@ -68,7 +68,28 @@ static bool is_alnum(unsigned char c)
 /* RFC 5322 §3.2.3 atext. */
 static bool is_atext(unsigned char c)
 {
-	return is_alnum(c) || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+	if (is_alnum(c))
+		return true;
+	switch (c) {
+	case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+	case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
+	case '|': case '}': case '~':
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* RFC 2045 §5.1 tspecials. */
+static bool is_tspecial(unsigned char c)
+{
+	switch (c) {
+	case '(': case ')': case '<': case '>': case '@': case ',': case ';': case ':':
+	case '\\': case '"': case '/': case '[': case ']': case '?': case '=':
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* RFC 5322 §3.2.3 dot-atom-text: 1*atext *("." 1*atext). */
@@ -99,7 +120,7 @@ static bool is_mime_token(struct spf_slice s)
 		return false;
 	for (size_t i = 0; i < s.len; i++) {
 		unsigned char c = (unsigned char)s.p[i];
-		if (!is_printable(c) || c == ' ' || strchr("()<>@,;:\\\"/[]?=", c) != NULL)
+		if (!is_printable(c) || c == ' ' || is_tspecial(c))
 			return false;
 	}
 	return true;
@@ -128,6 +149,14 @@ static bool is_dkim_domain(struct spf_slice s)
 		}
 	}
 	return labels >= 2;
+}
+
+/* Is c rendered as itself in style st (render_byte() gives 1 byte, c)? */
+static bool is_plain(unsigned char c, enum style st)
+{
+	if (!is_printable(c) || c == '\\')
+		return false;
+	return st == S_QUOTED ? c != '"' : (c != '(' && c != ')');
 }
 
 /*
@@ -165,12 +194,29 @@ static void put_text(struct spf_buf *b, struct spf_slice s, enum style st, size_
 	char r[5];
 	size_t used = 0, i = 0;
 	/* Fast path: copy while everything written still leaves room for "...". */
-	for (; i < s.len; i++) {
+	while (i < s.len) {
+		/* A run of bytes written as themselves goes out in one put, as far as the
+		 * room left allows (the byte-wise loop would stop at the same place). */
+		size_t room = limit - 3 - used, j = i;
+		while (j < s.len && j - i < room && is_plain((unsigned char)s.p[j], st))
+			j++;
+		if (j > i) {
+			/* What fits, then the rest (which overflows when it does not): the
+			 * buffer ends as byte-wise puts would leave it. */
+			size_t fit = b->overflow || j - i <= b->cap - b->len ? j - i
+			    : b->cap - b->len;
+			spf_buf_put(b, s.p + i, fit);
+			spf_buf_put(b, s.p + i + fit, j - i - fit);
+			used += j - i;
+			i = j;
+			continue;
+		}
 		size_t n = render_byte((unsigned char)s.p[i], st, r);
 		if (n > limit - 3 - used)
 			break;
 		spf_buf_put(b, r, n);
 		used += n;
+		i++;
 	}
 	if (i == s.len)
 		return;
@@ -231,12 +277,11 @@ static struct spf_slice who(const struct spf_outcome *o)
 	return spf_slice_cstr(s);
 }
 
-/* The comment text for the result, in the style of the RFC 7208 §9.1 examples. */
-static void put_comment_text(struct spf_buf *b, const struct spf_outcome *o)
+/* The comment text for the result, in the style of the RFC 7208 §9.1 examples; ips is
+ * the client address as text. */
+static void put_comment_text(struct spf_buf *b, const struct spf_outcome *o,
+    struct spf_slice ips)
 {
-	char ip[SPF_ADDR_TEXT_MAX];
-	size_t iplen = spf_addr_format(&o->client, ip, sizeof(ip));
-	struct spf_slice ips = spf_slice_make(ip, iplen);
 	struct spf_slice w = who(o);
 
 	switch (o->result) {
@@ -333,11 +378,11 @@ int spf_header_received_spf(const struct spf_outcome *o, const char *receiver,
 	spf_buf_puts(&b, " (");
 	put_text(&b, spf_slice_cstr(receiver), S_COMMENT, VCAP_RECEIVER);
 	spf_buf_puts(&b, ": ");
-	put_comment_text(&b, o);
-	spf_buf_putc(&b, ')');
-
 	char ip[SPF_ADDR_TEXT_MAX];
 	size_t iplen = spf_addr_format(&o->client, ip, sizeof(ip));
+	put_comment_text(&b, o, spf_slice_make(ip, iplen));
+	spf_buf_putc(&b, ')');
+
 	spf_buf_puts(&b, " client-ip=");
 	put_rspf_value(&b, spf_slice_make(ip, iplen), VCAP_ADDR);
 	if (o->identity == SPF_IDENTITY_MAILFROM) {
@@ -371,7 +416,9 @@ static void put_ar_method(struct spf_buf *b, const struct spf_outcome *o)
 	spf_buf_puts(b, "spf=");
 	spf_buf_puts(b, spf_result_name(o->result));
 	spf_buf_puts(b, " (");
-	put_comment_text(b, o);
+	char ip[SPF_ADDR_TEXT_MAX];
+	size_t iplen = spf_addr_format(&o->client, ip, sizeof(ip));
+	put_comment_text(b, o, spf_slice_make(ip, iplen));
 	spf_buf_putc(b, ')');
 	if (is_error(o->result)) {
 		spf_buf_puts(b, " reason=");

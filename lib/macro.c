@@ -451,20 +451,19 @@ bool spf_domain_valid(struct spf_slice name)
 	size_t eff = name_len(name.p, name.len);
 	if (eff == 0 || eff > SPF_MAX_DOMAIN)
 		return false;
-	size_t label = 0;
-	for (size_t i = 0; i < eff; i++) {
-		char c = name.p[i];
-		if (c == '\0')
+	if (memchr(name.p, '\0', eff) != NULL)
+		return false;
+	/* Label by label: each one 1..SPF_MAX_LABEL bytes, none empty. */
+	const char *p = name.p, *end = name.p + eff;
+	for (;;) {
+		const char *dot = memchr(p, '.', (size_t)(end - p));
+		size_t label = (size_t)((dot != NULL ? dot : end) - p);
+		if (label == 0 || label > SPF_MAX_LABEL)
 			return false;
-		if (c == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if (++label > SPF_MAX_LABEL) {
-			return false;
-		}
+		if (dot == NULL)
+			return true;
+		p = dot + 1;
 	}
-	return label > 0;
 }
 
 bool spf_domain_valid_identity(struct spf_slice name)

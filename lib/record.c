@@ -61,9 +61,15 @@ const char *spf_term_kind_name(enum spf_term_kind k)
 
 bool spf_record_is_spf(struct spf_slice txt)
 {
-	if (txt.p == NULL || !spf_slice_prefix_ci(txt, VERSION))
+	if (txt.p == NULL || txt.len < VERSION_LEN)
 		return false;
-	return txt.len == VERSION_LEN || txt.p[VERSION_LEN] == ' ';
+	/* "v=spf1", letters case-insensitively: c | 0x20 is a lower-case letter L only
+	 * for c == L and its upper case. */
+	const char *p = txt.p;
+	if ((p[0] | 0x20) != 'v' || p[1] != '=' || (p[2] | 0x20) != 's' ||
+	    (p[3] | 0x20) != 'p' || (p[4] | 0x20) != 'f' || p[5] != '1')
+		return false;
+	return txt.len == VERSION_LEN || p[VERSION_LEN] == ' ';
 }
 
 /* Where the parse of one term stands; offsets are bytes from the record's start. */
@@ -212,14 +218,17 @@ static int parse_ip(struct term_parser *tp, struct spf_term *t, const char *rest
 
 struct mech_name {
 	const char *name;
+	size_t len; /* strlen(name): compared first */
 	enum spf_term_kind kind;
 };
 
+#define MECH(n, k) { n, sizeof(n) - 1, k }
 static const struct mech_name mechanisms[] = {
-	{ "all", SPF_TERM_ALL }, { "include", SPF_TERM_INCLUDE }, { "a", SPF_TERM_A },
-	{ "mx", SPF_TERM_MX }, { "ptr", SPF_TERM_PTR }, { "ip4", SPF_TERM_IP4 },
-	{ "ip6", SPF_TERM_IP6 }, { "exists", SPF_TERM_EXISTS },
+	MECH("all", SPF_TERM_ALL), MECH("include", SPF_TERM_INCLUDE), MECH("a", SPF_TERM_A),
+	MECH("mx", SPF_TERM_MX), MECH("ptr", SPF_TERM_PTR), MECH("ip4", SPF_TERM_IP4),
+	MECH("ip6", SPF_TERM_IP6), MECH("exists", SPF_TERM_EXISTS),
 };
+#undef MECH
 
 /* directive = [ qualifier ] mechanism, in t->text. */
 static int parse_directive(struct term_parser *tp, struct spf_term *t)
@@ -255,7 +264,8 @@ static int parse_directive(struct term_parser *tp, struct spf_term *t)
 	size_t nlen = (size_t)(p - name);
 	bool found = false;
 	for (size_t i = 0; i < sizeof(mechanisms) / sizeof(mechanisms[0]); i++) {
-		if (eq_ci(name, nlen, mechanisms[i].name)) {
+		if (nlen == mechanisms[i].len && spf_slice_eq_ci(spf_slice_make(name, nlen),
+		    spf_slice_make(mechanisms[i].name, nlen))) {
 			t->kind = mechanisms[i].kind;
 			found = true;
 			break;
@@ -348,15 +358,14 @@ static int parse_modifier(struct term_parser *tp, struct spf_term *t, size_t nle
 	return SPF_OK;
 }
 
-static int parse_term(struct term_parser *tp, struct spf_term *t, struct spf_record *rec)
+/* bad: the first byte of the term outside 0x21..0x7e, or NULL (found by the split). */
+static int parse_term(struct term_parser *tp, struct spf_term *t, struct spf_record *rec,
+    const char *bad)
 {
 	/* Every byte of a term is visible ASCII; spaces were the separators. */
-	for (size_t i = 0; i < t->text.len; i++) {
-		unsigned char c = (unsigned char)t->text.p[i];
-		if (c < 0x21 || c > 0x7e)
-			return fail(tp, t->offset + i, t->text,
-			    "invalid character (control, NUL or non-ASCII) in record");
-	}
+	if (bad != NULL)
+		return fail(tp, off_of(tp, bad), t->text,
+		    "invalid character (control, NUL or non-ASCII) in record");
 	t->cidr4 = 32;
 	t->cidr6 = 128;
 
@@ -390,8 +399,8 @@ int spf_record_parse(struct spf_slice txt, struct spf_arena *arena, struct spf_r
 		if (q == end)
 			break;
 		count++;
-		while (q < end && *q != ' ')
-			q++;
+		const char *sp = memchr(q, ' ', (size_t)(end - q));
+		q = sp != NULL ? sp : end;
 	}
 	if (count > 0) {
 		rec.terms = spf_arena_calloc(arena, count, sizeof(*rec.terms));
@@ -404,13 +413,20 @@ int spf_record_parse(struct spf_slice txt, struct spf_arena *arena, struct spf_r
 			p++;
 		if (p == end)
 			break;
-		const char *start = p;
-		while (p < end && *p != ' ')
+		const char *start = p, *bad = NULL;
+		/* One scan finds the term's end and its first byte outside 0x21..0x7e
+		 * (the space that ends it is outside too). */
+		while (p < end && (unsigned char)(*p - 0x21) <= 0x7e - 0x21)
 			p++;
+		if (p < end && *p != ' ') {
+			bad = p;
+			while (p < end && *p != ' ')
+				p++;
+		}
 		struct spf_term *t = &rec.terms[rec.nterms++];
 		t->text = spf_slice_make(start, (size_t)(p - start));
 		t->offset = off_of(&tp, start);
-		int rc = parse_term(&tp, t, &rec);
+		int rc = parse_term(&tp, t, &rec, bad);
 		if (rc != SPF_OK)
 			return rc;
 	}
