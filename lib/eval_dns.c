@@ -37,14 +37,22 @@ static struct dnsq *find(struct spf_eval *ev, const char *name, size_t len, uint
 	return NULL;
 }
 
+/* The length of name without one trailing dot: questions are stored and looked up
+ * without it (spf_query contract), so both normalise here. */
+static size_t name_len(const char *name)
+{
+	size_t len = strlen(name);
+	return len > 0 && name[len - 1] == '.' ? len - 1 : len;
+}
+
 struct dnsq *evq_find(struct spf_eval *ev, const char *name, uint16_t type)
 {
-	return find(ev, name, strlen(name), type);
+	return find(ev, name, name_len(name), type);
 }
 
 struct dnsq *evq_ask(struct spf_eval *ev, const char *name, uint16_t type, bool prefetch)
 {
-	size_t len = strlen(name);
+	size_t len = name_len(name);
 	struct dnsq *q = find(ev, name, len, type);
 	if (q != NULL) {
 		if (!prefetch) {
@@ -67,9 +75,6 @@ struct dnsq *evq_ask(struct spf_eval *ev, const char *name, uint16_t type, bool 
 	q = spf_arena_calloc(&ev->arena, 1, sizeof(*q));
 	if (q == NULL)
 		return NULL;
-	/* Queries go out without a trailing dot (spf_query contract). */
-	if (len > 0 && name[len - 1] == '.')
-		len--;
 	q->name = spf_arena_strndup(&ev->arena, name, len);
 	if (q->name == NULL)
 		return NULL;

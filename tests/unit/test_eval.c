@@ -19,6 +19,8 @@
 #include "spfgate/spfgate.h"
 #include "spfgate/zone.h"
 
+#include "eval_dns.h"
+
 static struct spf_zone *Z;
 
 static int setup(void **state)
@@ -684,6 +686,26 @@ static void test_redirect(void **state)
 	done(&r);
 }
 
+/* A name with and without its trailing dot, in any case, is one question. */
+static void test_question_names(void **state)
+{
+	struct spf_request req;
+	memset(&req, 0, sizeof(req));
+	assert_int_equal(spf_addr_parse("192.0.2.1", &req.client), SPF_OK);
+	req.sender = "u@q.example";
+	struct spf_eval *ev;
+	assert_int_equal(spf_eval_new(&ev, NULL, &req), SPF_OK);
+	struct dnsq *a = evq_ask(ev, "h.q.example.", SPF_RR_A, false);
+	assert_non_null(a);
+	assert_string_equal(a->name, "h.q.example");
+	assert_ptr_equal(evq_ask(ev, "h.q.example", SPF_RR_A, false), a);
+	assert_ptr_equal(evq_ask(ev, "H.Q.Example.", SPF_RR_A, false), a);
+	assert_ptr_equal(evq_find(ev, "h.q.example.", SPF_RR_A), a);
+	assert_null(evq_find(ev, "h.q.example", SPF_RR_AAAA));
+	assert_int_equal(ev->nq, 1);
+	spf_eval_free(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -710,6 +732,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ptr_and_p_macro, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redirect, setup, teardown),
+		cmocka_unit_test(test_question_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
