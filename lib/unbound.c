@@ -1,13 +1,20 @@
 /*
- * unbound.c - the live DNS driver: evaluations answered through libunbound.
+ * unbound.c - the libunbound transport: questions answered by a validating, caching,
+ * recursive resolver library in a thread of this process.
  *
- * Entry points: spf_resolver_options_init, spf_resolver_new, spf_resolver_free,
- * spf_resolver_fd, spf_resolver_process, spf_resolver_start, spf_check_cancel,
- * spf_check_expire, spf_resolver_run, spf_resolver_stats (spfgate/resolver.h).
+ * Entry point: xp_unbound_new() (lib/transport.h).  The resolver (lib/resolver.c)
+ * keeps checks, the in-flight table and the answer cache; this file only sends
+ * questions to libunbound and turns its results into struct xp_result.
  *
- * One struct spf_resolver owns one libunbound context, and so one TTL-respecting
- * cache (positive and negative) shared by every evaluation it drives.  libunbound's
- * cache is the authority; in front of it sits the answer cache below.
+ * Loaded on first use.  libunbound brings libssl, libcrypto, nettle and gmp: about
+ * 3.5 MB of resident memory and 4-5 ms of dynamic linking in every process that links
+ * it, before main() runs, whether or not it ever asks DNS.  A process spawned by
+ * Postfix for one SMTP session that uses the stub transport (or no DNS at all) should
+ * not pay that, so libunbound is opened with dlopen() by its SONAME
+ * (SPFGATE_LIBUNBOUND_SONAME, found by CMake at build time) when the first libunbound
+ * transport is made, and its functions are reached through the table `ub` below.  A
+ * missing or incompatible library is an error of xp_unbound_new(), with dlerror()'s
+ * words.  The handle is never closed.
  *
  * Threads, not a forked process.  libunbound runs its asynchronous work either in a
  * forked child (ub_ctx_async(ctx, 0), its default) or in a thread (1).  We use the
@@ -18,81 +25,17 @@
  * caller's thread, from inside ub_process().  (Create the resolver after daemonizing:
  * threads do not survive fork().)
  *
- * The in-flight table.  Every question given to libunbound has one entry, keyed by
- * (lowercased name, type).  A check asking a question that is already out joins the
- * entry as one more waiter (check slot, check generation, query id) instead of asking
- * again (stats: queries_shared).  When the answer comes, every waiter still alive gets
- * it; a waiter whose check is gone is skipped.  An entry whose last waiter leaves
- * (cancel, expiry, a finished check's unread prefetches) is cancelled in libunbound.
- *
- * Ids, not pointers.  Checks live in a slot table with generation counters; waiters
- * and in-flight entries refer to them only by (slot, generation), so an answer for a
- * check that was cancelled or expired finds a stale generation and is dropped.  The
- * only pointer handed to libunbound is a small heap record (struct ubreq) naming the
- * resolver and the in-flight entry by (slot, generation); it is freed by the callback,
- * or by us when ub_cancel() succeeds (then libunbound never calls back).
- *
- * Callbacks do no work.  ub_process() calls back for every answer it reads; the
- * callback only parks the result on its entry and queues the entry.  After
- * ub_process() returns, the queued answers are handed to the evaluations, and only
- * then are the evaluations advanced (which may call done(), which may start, cancel or
- * expire other checks).  So no table is ever changed while it is being walked, and
- * libunbound is never re-entered from its own callback.
- *
- * The budget is the caller's: spf_check_expire() (the daemon's timer) or
- * spf_resolver_run()'s poll() timeout ends the evaluation with temperror (RFC 7208
- * §4.6.4).  libunbound's own retries and timeouts end in SERVFAIL, which is temperror
- * too; whichever comes first decides.
- *
- * Answer mapping (RFC 7208 §2.6, §4.4, §5): NXDOMAIN -> NXDOMAIN; NOERROR with data ->
- * the RDATA of the question's type after CNAME chasing (libunbound gives it
- * uncompressed); NOERROR without data -> NODATA; SERVFAIL, REFUSED, any other rcode, a
- * bogus DNSSEC result, or an error from libunbound -> SERVFAIL.  libunbound reports a
- * CNAME loop as SERVFAIL.  One libunbound quirk is worked around: an RR with empty
- * RDATA makes it report SERVFAIL for a good answer (see rrs_from_packet()).  Truncated
- * UDP answers are retried over TCP by libunbound ("do-tcp: yes", set explicitly);
- * tcp_only sets "tcp-upstream: yes".
- *
- * The answer cache.  Even from its cache, libunbound answers through its thread: the
- * question goes down a pipe, the answer comes back up another, and the event loop
- * wakes for it, so a warm evaluation cost ~33,000 instructions per question and never
- * finished in spf_resolver_start().  So every answer libunbound gives is also kept
- * here, decoded (rcode, the RRs of the question's type in wire form, the secure flag),
- * keyed by (lowercased name, type), with an absolute expiry.  check_step() asks the
- * zone overlay, then this cache, then the in-flight table; a hit is answered on the
- * spot (spf_answer.cached, latency 0), so an evaluation whose answers are all here
- * finishes inside spf_resolver_start() without a call into libunbound.
- *   How long.  Positive: the smallest TTL of the answer section (the CNAME chain
- * included), as left in libunbound's cache, at most CACHE_MAX_TTL (1 day, unbound's
- * cache-max-ttl; libunbound caps it so already).  TTL 0 is not kept.  NXDOMAIN and
- * NODATA: the TTL libunbound reports, min(SOA TTL, SOA MINIMUM) per RFC 2308, at most
- * CACHE_MAX_NEG_TTL (1 hour, cache-max-negative-ttl).  A negative TTL of 0 means that
- * libunbound's copy is in its last second (it counts whole seconds), and is not kept;
- * unless the answer had no record at all to take a TTL from (no SOA), which is kept
- * CACHE_NEG_TTL_UNKNOWN = 5 s, what unbound itself does (its NORR_TTL).  Since every
- * TTL is what libunbound has left, this cache never holds an answer longer than
- * libunbound would.  SERVFAIL (also REFUSED, bogus, libunbound's own give-up after
- * its timeouts): CACHE_ERR_TTL = 2 s.  With a server down, thousands of requests a
- * second would otherwise each start a question that takes libunbound seconds to fail;
- * in-flight sharing joins the concurrent ones, and the 2 s answer the ones that come
- * right after, while a server that recovers is seen within 2 s (unbound keeps a
- * SERVFAIL 5 s).  libunbound's own errors (err != 0: out of memory and such) are not
- * answers from DNS and are never kept.
- *   How much.  At most cache_max_entries answers and cache_max_bytes bytes
- * (spf_resolver_options; defaults 65536 and 8 MiB), counting for each the entry, a
- * bucket slot, its key and its RR array and RDATA (malloc's own overhead is not
- * counted).  When one more would not fit, the least recently used answers go first
- * (a doubly linked list through the entry table, moved on every hit); an answer
- * larger than the whole byte bound is not kept.  Expired answers are dropped when
- * looked up or when they reach the old end.  Lookups are one hash (FNV-1a) and one
- * chain walk; the bucket array doubles with the entries, so chains stay short.  With
- * this cache in front, libunbound's own caches are small (1 MB of messages, 2 MB of
- * RRsets, ub_tuning): they serve what this one evicted and, in recursion mode, the
- * delegations.  Nothing is allocated before the first answer.
- *   Answers that did come through libunbound are marked cached = false: libunbound
- * does not say whether it asked the network.
- *
- * Not thread-safe: one thread drives a resolver and all of its checks.
+ * Answer mapping.  libunbound chases CNAMEs and gives the RDATA of the question's type
+ * uncompressed; the TTL handed on is the smallest of the answer section (the CNAME
+ * chain included; res->ttl is the final RRset's alone), as left in libunbound's cache;
+ * for NXDOMAIN and NODATA libunbound's TTL is min(SOA TTL, SOA MINIMUM) (RFC 2308), 0
+ * when its copy is in its last second (it counts whole seconds).  A bogus result
+ * (DNSSEC validation failed) is passed on as bogus; secure is libunbound's flag.
+ * libunbound's own errors (err != 0) are a NULL result: not an answer from DNS, never
+ * cached.  libunbound reports a CNAME loop as SERVFAIL.  One libunbound quirk is worked
+ * around: an RR with empty RDATA makes it report SERVFAIL for a good answer (see
+ * rrs_from_packet()).  Truncated UDP answers are retried over TCP by libunbound
+ * ("do-tcp: yes", set explicitly); tcp_only sets "tcp-upstream: yes".
  *
  * DNSSEC: options.trust_anchor_file is loaded as unbound.conf would load it, the kind
  * decided by its content.  A file with a line starting ";;id:" is an RFC 5011
@@ -101,52 +44,38 @@
  * its directory must be writable.  Any other file is a static anchor in zone format, DS
  * or DNSKEY records (as from ldns-keygen, dig or drill), given to ub_ctx_add_ta_file()
  * and only read.  A plain DS file meant to seed RFC 5011 tracking is therefore a static
- * anchor; run unbound-anchor(8) on it first to turn it into a tracked one.  A bogus
- * answer is SERVFAIL (above); spf_answer.secure is libunbound's "secure" flag.
- *
- * Zone overlay: names that options.zone covers are answered from it at once; with
- * offline set, every other name is NXDOMAIN and no libunbound context exists.
+ * anchor; run unbound-anchor(8) on it first to turn it into a tracked one.
  *
  * Start-up.  Creating the context costs little but one seeding of libunbound's
  * random generator (Debian builds it with nettle's Yarrow: ~9.7 million instructions,
  * 1.5-2 ms); the first query finalizes the context, creates the worker (a second
- * seeding, its caches, 100 preallocated 16 kB blocks) and starts the thread.  Both
- * are fixed costs of libunbound, none depends on the options set here (the cache
- * sizes are limits, not allocations); nothing else in this file allocates before the
- * first answer.
+ * seeding, its caches, 100 preallocated 16 kB blocks) and starts the thread.
  *
- * Memory: the resolver owns its tables, the answer cache, the ubreq records and the
- * ub_results until they are delivered; evaluations belong to the caller; answers
- * given to spf_eval_answer() point into a ub_result or a cache entry only for the
- * duration of the call.
+ * Memory: a struct ures per answer holds the ub_result and the arrays pointing into
+ * it, until result_free().
  */
+#include <dlfcn.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <unbound.h>
 
-#include "spfgate/resolver.h"
+#include "transport.h"
 
 #define DNS_CLASS_IN 1
 #define DNS_RCODE_NOERROR 0
 #define DNS_RCODE_SERVFAIL 2
 #define DNS_RCODE_NXDOMAIN 3
 
+#ifndef SPFGATE_LIBUNBOUND_SONAME
+#define SPFGATE_LIBUNBOUND_SONAME "libunbound.so.8"
+#endif
+
 /* A name in presentation form: every byte may become "\DDD", plus the root dot. */
 #define NAME_TEXT_MAX (SPF_MAX_DOMAIN * 4 + 2)
-
-/* The answer cache (see "The answer cache" above). */
-#define CACHE_DEFAULT_MAX_ENTRIES 65536
-#define CACHE_DEFAULT_MAX_BYTES ((size_t)8 << 20)
-#define CACHE_MAX_TTL 86400u        /* unbound's cache-max-ttl default */
-#define CACHE_MAX_NEG_TTL 3600u     /* unbound's cache-max-negative-ttl default */
-#define CACHE_NEG_TTL_UNKNOWN 5u    /* a negative answer without a TTL: unbound's NORR_TTL */
-#define CACHE_ERR_TTL 2u            /* SERVFAIL and friends */
 
 /* libunbound tuning for a mail server: more parallel queries than its defaults
  * (1024 queries, 16 sockets).  Its caches stay small (1 MB of messages, 2 MB of
@@ -160,133 +89,28 @@ static const char *const ub_tuning[][2] = {
 	{ "do-tcp:", "yes" }, /* retry truncated UDP answers over TCP */
 };
 
-/* A check waiting on an in-flight query. */
-struct waiter {
-	uint32_t cslot, cgen; /* the check */
-	uint32_t qid;         /* its question */
-	uint64_t t_join;      /* µs, CLOCK_MONOTONIC */
-};
+/* ---------------------------------------------------------------- the library */
 
-enum ifl_state {
-	IFL_FREE,  /* on the free list */
-	IFL_OUT,   /* asked; libunbound owns the answer-to-be */
-	IFL_READY, /* answered; waiting to be delivered after ub_process() */
-};
-
-/* What libunbound carries for us: names, not pointers to checks. */
-struct ubreq {
-	struct spf_resolver *r;
-	uint32_t slot, gen;
-};
-
-struct inflight {
-	enum ifl_state state;
-	uint32_t gen;
-	int32_t next; /* hash chain, or free list */
-	uint32_t hash;
-	uint16_t type;
-	char *key; /* lowercased name */
-	int ub_id;
-	struct ubreq *req; /* while IFL_OUT */
-	struct waiter *w;
-	size_t nw, capw;
-	int err;               /* IFL_READY: libunbound's error code */
-	struct ub_result *res; /* IFL_READY: the result, or NULL with err */
-};
-
-/* One question of a check that is out in libunbound. */
-struct outq {
-	uint32_t qid, islot, igen;
-};
-
-struct spf_check {
-	struct spf_resolver *r;
-	uint32_t slot, gen;
-	struct spf_eval *ev;
-	spf_check_done_fn *done;
-	void *arg;
-	struct outq *q;
-	size_t nq, capq;
-	bool dirty;     /* has new answers; to be advanced */
-	bool finishing; /* done() is running or has run */
-};
-
-struct cslot {
-	uint32_t gen;
-	struct spf_check *c; /* NULL when free */
-	int32_t next_free;
-};
-
-struct ref {
-	uint32_t slot, gen;
-};
-
-/*
- * One cached answer.  blob is one allocation: the RR array, the RDATA it points to,
- * then the key (lowercased name, NUL-terminated).  Free entries have blob == NULL and
- * sit on a free list through next.
- */
-struct centry {
-	uint64_t expires_us; /* CLOCK_MONOTONIC */
-	uint32_t hash;
-	int32_t next;             /* hash chain, or free list */
-	int32_t newer, older;     /* LRU list: r->lru_new ... r->lru_old */
-	uint16_t type;
-	uint8_t rcode;            /* enum spf_rcode */
-	bool secure;
-	uint32_t nrr;
-	size_t bytes;             /* accounted: entry + blob + a bucket slot */
-	const struct spf_rr *rr;  /* in blob */
-	const char *key;          /* in blob */
-	void *blob;
-};
-
-/* A question's cache and in-flight key, computed once per question. */
-struct qkey {
-	char name[SPF_MAX_DOMAIN + 1]; /* lowercased */
-	size_t len;
-	uint16_t type;
-	uint64_t h64;
-	uint32_t hash;
-};
-
-struct spf_resolver {
-	struct ub_ctx *ctx; /* NULL in offline mode */
-	const struct spf_zone *zone;
-	bool offline;
-
-	struct inflight *ifl;
-	size_t nifl;
-	int32_t ifl_free;
-	int32_t *bucket;
-	size_t nbucket;
-	size_t nlive; /* entries not free */
-
-	struct cslot *cs;
-	size_t ncs;
-	int32_t cs_free;
-
-	struct ref *ready; /* answered entries, in arrival order */
-	size_t nready, capready;
-	struct ref *dirty; /* checks with new answers */
-	size_t ndirty, capdirty;
-
-	struct ubreq **stray; /* requests ub_cancel() refused: the callback frees them */
-	size_t nstray, capstray;
-
-	struct centry *ce; /* the answer cache */
-	size_t nce;
-	int32_t ce_free;
-	int32_t *cbucket;
-	size_t ncbucket; /* 0 or a power of two */
-	int32_t lru_new, lru_old;
-	size_t cache_max_entries, cache_max_bytes;
-
-	bool in_process;
-	struct spf_resolver_stats st;
-};
-
-/* ---------------------------------------------------------------- small helpers */
+/* libunbound's functions, from dlopen(); every one is looked up before any is used. */
+static struct {
+	bool loaded;
+	struct ub_ctx *(*ctx_create)(void);
+	void (*ctx_delete)(struct ub_ctx *);
+	int (*ctx_set_option)(struct ub_ctx *, const char *, const char *);
+	int (*ctx_async)(struct ub_ctx *, int);
+	int (*ctx_resolvconf)(struct ub_ctx *, const char *);
+	int (*ctx_set_fwd)(struct ub_ctx *, const char *);
+	int (*ctx_add_ta_file)(struct ub_ctx *, const char *);
+	int (*ctx_add_ta_autr)(struct ub_ctx *, const char *);
+	int (*fd)(struct ub_ctx *);
+	int (*process)(struct ub_ctx *);
+	int (*resolve)(struct ub_ctx *, const char *, int, int, struct ub_result **);
+	int (*resolve_async)(struct ub_ctx *, const char *, int, int, void *, ub_callback_type,
+	    int *);
+	int (*cancel)(struct ub_ctx *, int);
+	void (*resolve_free)(struct ub_result *);
+	const char *(*strerror)(int);
+} ub;
 
 static void seterr(char *err, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -302,48 +126,61 @@ static void seterr(char *err, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
-static uint64_t now_us(void)
+/* Opens libunbound once per process; false (and why in err) when it cannot. */
+static bool ub_load(char *err, size_t errcap)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/* Makes room for need elements of size sz in *p (capacity *cap). */
-static bool grow(void **p, size_t *cap, size_t need, size_t sz)
-{
-	if (need <= *cap)
+	if (ub.loaded)
 		return true;
-	size_t n = *cap ? *cap : 8;
-	while (n < need) {
-		if (n > SIZE_MAX / 2)
-			return false;
-		n *= 2;
+	void *h = dlopen(SPFGATE_LIBUNBOUND_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (h == NULL) {
+		const char *why = dlerror();
+		seterr(err, errcap, "cannot load libunbound: %s", why ? why : "dlopen failed");
+		return false;
 	}
-	if (n > SIZE_MAX / sz)
-		return false;
-	void *q = realloc(*p, n * sz);
-	if (q == NULL)
-		return false;
-	*p = q;
-	*cap = n;
+	static const struct {
+		const char *sym;
+		size_t off;
+	} syms[] = {
+#define SYM(f) { "ub_" #f, offsetof(__typeof__(ub), f) }
+		SYM(ctx_create), SYM(ctx_delete), SYM(ctx_set_option), SYM(ctx_async),
+		SYM(ctx_resolvconf), SYM(ctx_set_fwd), SYM(ctx_add_ta_file), SYM(ctx_add_ta_autr),
+		SYM(fd), SYM(process), SYM(resolve), SYM(resolve_async), SYM(cancel),
+		SYM(resolve_free), SYM(strerror),
+#undef SYM
+	};
+	__typeof__(ub) t;
+	memset(&t, 0, sizeof(t));
+	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		void *f = dlsym(h, syms[i].sym);
+		if (f == NULL) {
+			seterr(err, errcap, "%s: no symbol %s", SPFGATE_LIBUNBOUND_SONAME,
+			    syms[i].sym);
+			dlclose(h);
+			return false;
+		}
+		/* POSIX guarantees that a function pointer survives this round trip. */
+		memcpy((char *)&t + syms[i].off, &f, sizeof(f));
+	}
+	t.loaded = true;
+	ub = t;
 	return true;
 }
 
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
+/* ---------------------------------------------------------------- the transport */
 
-static uint64_t fnv64(const char *key, uint16_t type)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-		h = (h ^ *p) * 1099511628211ull;
-	h = (h ^ (type & 0xff)) * 1099511628211ull;
-	h = (h ^ (type >> 8)) * 1099511628211ull;
-	return h;
-}
+struct ut {
+	struct xp base;
+	struct ub_ctx *ctx;
+};
+
+/* One answer: the ub_result and the arrays of the xp_result pointing into it. */
+struct ures {
+	struct xp_result x;
+	struct ub_result *res;
+	struct spf_rr *rrs; /* rrs_from_packet()'s, or NULL */
+	const uint8_t **rdata;
+	uint16_t *rdlen;
+};
 
 /*
  * Writes name in presentation form for libunbound: labels as they are, every byte
@@ -378,418 +215,6 @@ static bool name_text(const char *name, char *out, size_t cap)
 	}
 	out[n] = '\0';
 	return true;
-}
-
-/* ---------------------------------------------------------------- the answer cache */
-
-/* Makes k the key of question q; false if the name is too long to be one. */
-static bool qkey_make(struct qkey *k, const struct spf_query *q)
-{
-	size_t n = 0;
-	for (const char *p = q->name; *p; p++) {
-		if (n == SPF_MAX_DOMAIN)
-			return false;
-		k->name[n++] = lower(*p);
-	}
-	k->name[n] = '\0';
-	k->len = n;
-	k->type = q->type;
-	k->h64 = fnv64(k->name, q->type);
-	k->hash = (uint32_t)(k->h64 ^ (k->h64 >> 32));
-	return true;
-}
-
-static void lru_unlink(struct spf_resolver *r, int32_t i)
-{
-	struct centry *e = &r->ce[i];
-	if (e->newer >= 0)
-		r->ce[e->newer].older = e->older;
-	else
-		r->lru_new = e->older;
-	if (e->older >= 0)
-		r->ce[e->older].newer = e->newer;
-	else
-		r->lru_old = e->newer;
-}
-
-static void lru_push(struct spf_resolver *r, int32_t i)
-{
-	struct centry *e = &r->ce[i];
-	e->newer = -1;
-	e->older = r->lru_new;
-	if (r->lru_new >= 0)
-		r->ce[r->lru_new].newer = i;
-	r->lru_new = i;
-	if (r->lru_old < 0)
-		r->lru_old = i;
-}
-
-/* Unlinks entry i from its chain and the LRU list and frees it. */
-static void cache_remove(struct spf_resolver *r, int32_t i)
-{
-	struct centry *e = &r->ce[i];
-	int32_t *pp = &r->cbucket[e->hash & (r->ncbucket - 1)];
-	while (*pp >= 0 && *pp != i)
-		pp = &r->ce[*pp].next;
-	if (*pp == i)
-		*pp = e->next;
-	lru_unlink(r, i);
-	r->st.cache_entries--;
-	r->st.cache_bytes -= e->bytes;
-	free(e->blob);
-	e->blob = NULL;
-	e->next = r->ce_free;
-	r->ce_free = i;
-}
-
-/* The live entry for k, or -1.  An expired entry found on the way is dropped. */
-static int32_t cache_find(struct spf_resolver *r, const struct qkey *k, uint64_t now)
-{
-	if (r->ncbucket == 0)
-		return -1;
-	for (int32_t i = r->cbucket[k->hash & (r->ncbucket - 1)]; i >= 0; i = r->ce[i].next) {
-		const struct centry *e = &r->ce[i];
-		if (e->hash != k->hash || e->type != k->type || strcmp(e->key, k->name) != 0)
-			continue;
-		if (e->expires_us <= now) {
-			cache_remove(r, i);
-			return -1;
-		}
-		return i;
-	}
-	return -1;
-}
-
-/* Doubles the bucket array (from 64); false when out of memory. */
-static bool cache_rehash(struct spf_resolver *r)
-{
-	size_t n = r->ncbucket ? r->ncbucket * 2 : 64;
-	if (n > SIZE_MAX / sizeof(int32_t))
-		return false;
-	int32_t *b = malloc(n * sizeof(*b));
-	if (b == NULL)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		b[i] = -1;
-	for (size_t i = 0; i < r->nce; i++) {
-		struct centry *e = &r->ce[i];
-		if (e->blob == NULL)
-			continue;
-		e->next = b[e->hash & (n - 1)];
-		b[e->hash & (n - 1)] = (int32_t)i;
-	}
-	free(r->cbucket);
-	r->cbucket = b;
-	r->ncbucket = n;
-	return true;
-}
-
-/*
- * Stores answer a to question k for ttl seconds (replacing an older answer to it),
- * evicting the least recently used answers while the bounds would be exceeded.  An
- * answer bigger than the byte bound, or no memory, leaves it uncached: the cache is an
- * optimisation, never a reason to fail.
- */
-static void cache_put(struct spf_resolver *r, const struct qkey *k, const struct spf_answer *a,
-    uint32_t ttl, uint64_t now)
-{
-	if (ttl == 0 || r->cache_max_entries == 0)
-		return;
-	/* need = entry + bucket slot + blob (RR array, RDATA, key), every part compared
-	 * with what is left of the byte bound before it is added. */
-	size_t max = r->cache_max_bytes;
-	size_t need = sizeof(struct centry) + sizeof(int32_t) + k->len + 1;
-	if (need > max || a->nrr > (max - need) / sizeof(struct spf_rr))
-		return;
-	size_t rrsz = a->nrr * sizeof(struct spf_rr);
-	need += rrsz;
-	for (size_t i = 0; i < a->nrr; i++) {
-		if (a->rr[i].rdlen > max - need)
-			return;
-		need += a->rr[i].rdlen;
-	}
-	size_t blobsz = need - sizeof(struct centry) - sizeof(int32_t);
-	int32_t old = cache_find(r, k, now);
-	if (old >= 0)
-		cache_remove(r, old);
-	while (r->lru_old >= 0 && (r->st.cache_entries >= r->cache_max_entries ||
-	    need > r->cache_max_bytes - r->st.cache_bytes)) {
-		cache_remove(r, r->lru_old);
-		r->st.cache_evictions++;
-	}
-	if (r->st.cache_entries + 1 > r->ncbucket && !cache_rehash(r))
-		return;
-	if (r->ce_free < 0) {
-		size_t cap = r->nce;
-		if (cap >= INT32_MAX / 2 || !grow((void **)&r->ce, &cap, r->nce + 1, sizeof(*r->ce)))
-			return;
-		for (size_t i = cap; i > r->nce; i--) {
-			r->ce[i - 1].blob = NULL;
-			r->ce[i - 1].next = r->ce_free;
-			r->ce_free = (int32_t)(i - 1);
-		}
-		r->nce = cap;
-	}
-	uint8_t *blob = malloc(blobsz);
-	if (blob == NULL)
-		return;
-	struct spf_rr *rr = (struct spf_rr *)blob;
-	uint8_t *p = blob + rrsz;
-	for (size_t i = 0; i < a->nrr; i++) {
-		rr[i].type = a->rr[i].type;
-		rr[i].rdlen = a->rr[i].rdlen;
-		rr[i].rdata = p;
-		if (a->rr[i].rdlen > 0)
-			memcpy(p, a->rr[i].rdata, a->rr[i].rdlen);
-		p += a->rr[i].rdlen;
-	}
-	memcpy(p, k->name, k->len + 1);
-
-	int32_t i = r->ce_free;
-	struct centry *e = &r->ce[i];
-	r->ce_free = e->next;
-	e->blob = blob;
-	e->rr = rr;
-	e->key = (const char *)p;
-	e->nrr = (uint32_t)a->nrr;
-	e->type = k->type;
-	e->hash = k->hash;
-	e->rcode = (uint8_t)a->rcode;
-	e->secure = a->secure;
-	e->expires_us = now + (uint64_t)ttl * 1000000u;
-	e->bytes = need;
-	e->next = r->cbucket[k->hash & (r->ncbucket - 1)];
-	r->cbucket[k->hash & (r->ncbucket - 1)] = i;
-	lru_push(r, i);
-	r->st.cache_entries++;
-	r->st.cache_bytes += need;
-}
-
-static void cache_free(struct spf_resolver *r)
-{
-	for (size_t i = 0; i < r->nce; i++)
-		free(r->ce[i].blob);
-	free(r->ce);
-	free(r->cbucket);
-}
-
-/* ---------------------------------------------------------------- check table */
-
-static struct spf_check *check_get(const struct spf_resolver *r, uint32_t slot, uint32_t gen)
-{
-	if (slot >= r->ncs || r->cs[slot].gen != gen)
-		return NULL;
-	return r->cs[slot].c;
-}
-
-static int check_slot_new(struct spf_resolver *r, struct spf_check *c)
-{
-	if (r->cs_free < 0) {
-		size_t cap = r->ncs;
-		if (cap >= INT32_MAX / 2 || !grow((void **)&r->cs, &cap, r->ncs + 1, sizeof(*r->cs)))
-			return SPF_ENOMEM;
-		for (size_t i = cap; i > r->ncs; i--) {
-			r->cs[i - 1].gen = 0;
-			r->cs[i - 1].c = NULL;
-			r->cs[i - 1].next_free = r->cs_free;
-			r->cs_free = (int32_t)(i - 1);
-		}
-		r->ncs = cap;
-	}
-	uint32_t slot = (uint32_t)r->cs_free;
-	r->cs_free = r->cs[slot].next_free;
-	r->cs[slot].c = c;
-	c->slot = slot;
-	c->gen = r->cs[slot].gen;
-	r->st.checks_active++;
-	return SPF_OK;
-}
-
-static void check_slot_release(struct spf_resolver *r, struct spf_check *c)
-{
-	struct cslot *s = &r->cs[c->slot];
-	s->c = NULL;
-	s->gen++;
-	s->next_free = r->cs_free;
-	r->cs_free = (int32_t)c->slot;
-	r->st.checks_active--;
-}
-
-/* ---------------------------------------------------------------- in-flight table */
-
-static struct inflight *ifl_get(struct spf_resolver *r, uint32_t slot, uint32_t gen)
-{
-	if (slot >= r->nifl || r->ifl[slot].gen != gen || r->ifl[slot].state == IFL_FREE)
-		return NULL;
-	return &r->ifl[slot];
-}
-
-static int32_t ifl_find(const struct spf_resolver *r, const char *key, uint16_t type,
-    uint32_t hash)
-{
-	if (r->nbucket == 0)
-		return -1;
-	for (int32_t i = r->bucket[hash % r->nbucket]; i >= 0; i = r->ifl[i].next) {
-		const struct inflight *e = &r->ifl[i];
-		if (e->hash == hash && e->type == type && strcmp(e->key, key) == 0)
-			return i;
-	}
-	return -1;
-}
-
-static bool rehash(struct spf_resolver *r, size_t n)
-{
-	int32_t *b = malloc(n * sizeof(*b));
-	if (b == NULL)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		b[i] = -1;
-	for (size_t i = 0; i < r->nifl; i++) {
-		struct inflight *e = &r->ifl[i];
-		if (e->state == IFL_FREE)
-			continue;
-		e->next = b[e->hash % n];
-		b[e->hash % n] = (int32_t)i;
-	}
-	free(r->bucket);
-	r->bucket = b;
-	r->nbucket = n;
-	return true;
-}
-
-/* A new entry for (key, type), linked into the hash; takes key.  -1 when out of memory. */
-static int32_t ifl_new(struct spf_resolver *r, char *key, uint16_t type, uint32_t hash)
-{
-	/* Room to queue every live entry's answer, so the callback never allocates. */
-	if (!grow((void **)&r->ready, &r->capready, r->nlive + 1, sizeof(*r->ready)))
-		return -1;
-	if (r->nlive + 1 > r->nbucket && !rehash(r, r->nbucket ? r->nbucket * 2 : 64))
-		return -1;
-	if (r->ifl_free < 0) {
-		size_t cap = r->nifl;
-		if (cap >= INT32_MAX / 2 || !grow((void **)&r->ifl, &cap, r->nifl + 1, sizeof(*r->ifl)))
-			return -1;
-		for (size_t i = cap; i > r->nifl; i--) {
-			memset(&r->ifl[i - 1], 0, sizeof(r->ifl[i - 1]));
-			r->ifl[i - 1].state = IFL_FREE;
-			r->ifl[i - 1].next = r->ifl_free;
-			r->ifl_free = (int32_t)(i - 1);
-		}
-		r->nifl = cap;
-	}
-	int32_t i = r->ifl_free;
-	struct inflight *e = &r->ifl[i];
-	r->ifl_free = e->next;
-	uint32_t gen = e->gen;
-	memset(e, 0, sizeof(*e));
-	e->gen = gen;
-	e->state = IFL_OUT;
-	e->hash = hash;
-	e->type = type;
-	e->key = key;
-	e->next = r->bucket[hash % r->nbucket];
-	r->bucket[hash % r->nbucket] = i;
-	r->nlive++;
-	return i;
-}
-
-/* Unlinks and frees entry i (its result, if any, too). */
-static void ifl_release(struct spf_resolver *r, int32_t i)
-{
-	struct inflight *e = &r->ifl[i];
-	int32_t *pp = &r->bucket[e->hash % r->nbucket];
-	while (*pp >= 0 && *pp != i)
-		pp = &r->ifl[*pp].next;
-	if (*pp == i)
-		*pp = e->next;
-	free(e->key);
-	free(e->w);
-	if (e->res)
-		ub_resolve_free(e->res);
-	uint32_t gen = e->gen + 1;
-	memset(e, 0, sizeof(*e));
-	e->gen = gen;
-	e->state = IFL_FREE;
-	e->next = r->ifl_free;
-	r->ifl_free = i;
-	r->nlive--;
-}
-
-/* Cancels entry i in libunbound (it has no waiters left) and releases it. */
-static void ifl_cancel(struct spf_resolver *r, int32_t i)
-{
-	struct inflight *e = &r->ifl[i];
-	if (e->state == IFL_OUT && e->req != NULL) {
-		if (ub_cancel(r->ctx, e->ub_id) == 0) {
-			free(e->req); /* libunbound will not call back */
-		} else if (grow((void **)&r->stray, &r->capstray, r->nstray + 1,
-		    sizeof(*r->stray))) {
-			/* Not cancelled: the callback will come, find a stale entry and
-			 * free the record; until then we remember it for spf_resolver_free. */
-			r->stray[r->nstray++] = e->req;
-		}
-		/* (Out of memory here leaks one small record if the callback never comes.) */
-		e->req = NULL;
-	}
-	ifl_release(r, i);
-}
-
-/* Removes check c's waiter for question qid from in-flight entry (islot, igen). */
-static void ifl_leave(struct spf_resolver *r, const struct spf_check *c, const struct outq *oq)
-{
-	struct inflight *e = ifl_get(r, oq->islot, oq->igen);
-	if (e == NULL)
-		return;
-	for (size_t k = 0; k < e->nw; k++) {
-		struct waiter *w = &e->w[k];
-		if (w->cslot == c->slot && w->cgen == c->gen && w->qid == oq->qid) {
-			e->w[k] = e->w[--e->nw];
-			break;
-		}
-	}
-	/* A READY entry without waiters is dropped when it is delivered. */
-	if (e->nw == 0 && e->state == IFL_OUT)
-		ifl_cancel(r, (int32_t)oq->islot);
-}
-
-/* ---------------------------------------------------------------- the callback */
-
-static void stray_forget(struct spf_resolver *r, struct ubreq *q)
-{
-	for (size_t i = 0; i < r->nstray; i++) {
-		if (r->stray[i] == q) {
-			r->stray[i] = r->stray[--r->nstray];
-			return;
-		}
-	}
-}
-
-/* Called by libunbound from inside ub_process(): park the result, nothing more. */
-static void ub_callback(void *mydata, int err, struct ub_result *res)
-{
-	struct ubreq *q = mydata;
-	struct spf_resolver *r = q->r;
-	struct inflight *e = ifl_get(r, q->slot, q->gen);
-	r->st.answers++;
-	if (e == NULL || e->state != IFL_OUT || e->req != q) {
-		/* Its entry is gone (cancelled after the answer was on its way). */
-		if (r->nstray)
-			stray_forget(r, q);
-		free(q);
-		r->st.late_answers++;
-		if (res)
-			ub_resolve_free(res);
-		return;
-	}
-	free(q);
-	e->req = NULL;
-	e->state = IFL_READY;
-	e->err = err;
-	e->res = res;
-	/* capready >= nlive was ensured when the entry was made. */
-	r->ready[r->nready].slot = (uint32_t)(e - r->ifl);
-	r->ready[r->nready].gen = e->gen;
-	r->nready++;
 }
 
 /* ---------------------------------------------------------------- answers */
@@ -877,82 +302,6 @@ static size_t rrs_from_packet(const struct ub_result *res, uint16_t type, struct
 	return n;
 }
 
-/* Fills a (all but the per-waiter fields) from entry e; *rrs is malloc'ed or NULL. */
-static void map_result(const struct inflight *e, struct spf_answer *a, struct spf_rr **rrs)
-{
-	const struct ub_result *res = e->res;
-	memset(a, 0, sizeof(*a));
-	*rrs = NULL;
-	a->rcode = SPF_DNS_SERVFAIL;
-	if (e->err != 0 || res == NULL)
-		return;
-	a->ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
-	if (res->bogus)
-		return; /* a DNSSEC validation failure: never use the data */
-	a->secure = res->secure != 0;
-	if (res->rcode == DNS_RCODE_NXDOMAIN) {
-		a->rcode = SPF_DNS_NXDOMAIN;
-		return;
-	}
-	if (res->rcode == DNS_RCODE_SERVFAIL && res->answer_packet != NULL) {
-		size_t n = rrs_from_packet(res, e->type, rrs);
-		if (n > 0) {
-			a->rcode = SPF_DNS_NOERROR;
-			a->rr = *rrs;
-			a->nrr = n;
-			return;
-		}
-	}
-	if (res->rcode != DNS_RCODE_NOERROR)
-		return; /* SERVFAIL, REFUSED, FORMERR, ...: temperror */
-	a->rcode = SPF_DNS_NOERROR;
-	if (!res->havedata || res->data == NULL)
-		return; /* NODATA */
-	size_t n = 0;
-	while (res->data[n] != NULL)
-		n++;
-	if (n == 0)
-		return;
-	struct spf_rr *rr = calloc(n, sizeof(*rr));
-	if (rr == NULL) {
-		a->rcode = SPF_DNS_SERVFAIL;
-		return;
-	}
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (res->len[i] < 0 || res->len[i] > UINT16_MAX)
-			continue;
-		rr[k].type = e->type;
-		rr[k].rdlen = (uint16_t)res->len[i];
-		rr[k].rdata = (const uint8_t *)res->data[i];
-		k++;
-	}
-	a->rr = rr;
-	a->nrr = k;
-	*rrs = rr;
-}
-
-static void mark_dirty(struct spf_resolver *r, struct spf_check *c)
-{
-	if (c->dirty)
-		return;
-	/* capdirty >= ncs is kept by spf_resolver_start(), so this cannot fail. */
-	c->dirty = true;
-	r->dirty[r->ndirty].slot = c->slot;
-	r->dirty[r->ndirty].gen = c->gen;
-	r->ndirty++;
-}
-
-static void outq_remove(struct spf_check *c, uint32_t qid)
-{
-	for (size_t k = 0; k < c->nq; k++) {
-		if (c->q[k].qid == qid) {
-			c->q[k] = c->q[--c->nq];
-			return;
-		}
-	}
-}
-
 /*
  * The smallest TTL in the answer section of res's packet (the CNAME chain and the
  * records of the question's type; res->ttl is the final RRset's alone), or UINT32_MAX
@@ -999,272 +348,170 @@ static bool packet_has_records(const struct ub_result *res)
 	return (m[6] | m[7] | m[8] | m[9]) != 0;
 }
 
-/*
- * How long the answer cache may keep answer a of entry e, in seconds; 0 = not at
- * all.  See "The answer cache" at the top for the reasons.
- */
-static uint32_t cache_ttl(const struct inflight *e, const struct spf_answer *a)
-{
-	const struct ub_result *res = e->res;
-	if (e->err != 0 || res == NULL)
-		return 0; /* libunbound's own trouble, not an answer from DNS */
-	uint32_t t, pt;
-	switch (a->rcode) {
-	case SPF_DNS_NOERROR:
-		if (a->nrr == 0)
-			break; /* NODATA: negative */
-		pt = packet_answer_ttl(res);
-		if (res->rcode != DNS_RCODE_NOERROR)
-			t = pt == UINT32_MAX ? 0 : pt; /* rrs_from_packet(): no res->ttl */
-		else
-			t = pt < a->ttl ? pt : a->ttl;
-		return t < CACHE_MAX_TTL ? t : CACHE_MAX_TTL;
-	case SPF_DNS_NXDOMAIN:
-		break;
-	case SPF_DNS_SERVFAIL:
-		return CACHE_ERR_TTL;
-	default:
-		return 0;
-	}
-	/* Negative: libunbound's TTL is min(SOA TTL, SOA MINIMUM) (RFC 2308) as left in
-	 * its cache.  0 means either that it ran out (libunbound counts whole seconds and
-	 * still serves an answer in its last one: not to be kept) or that the answer
-	 * carried no record at all to take a TTL from (then briefly). */
-	if (a->ttl == 0)
-		return packet_has_records(res) ? 0 : CACHE_NEG_TTL_UNKNOWN;
-	return a->ttl < CACHE_MAX_NEG_TTL ? a->ttl : CACHE_MAX_NEG_TTL;
-}
 
-/* Hands the answer of READY entry i to every check still waiting for it, and keeps it
- * in the answer cache. */
-static void deliver(struct spf_resolver *r, int32_t i, uint64_t now)
+/* Converts libunbound's result res for a question of type qtype; NULL when out of
+ * memory. */
+static struct ures *convert(struct ub_result *res, uint16_t qtype)
 {
-	struct inflight *e = &r->ifl[i];
-	struct spf_answer a;
-	struct spf_rr *rrs;
-	map_result(e, &a, &rrs);
-	uint32_t ttl = cache_ttl(e, &a);
-	size_t klen = strlen(e->key);
-	if (ttl > 0 && klen <= SPF_MAX_DOMAIN) {
-		struct qkey k;
-		memcpy(k.name, e->key, klen + 1);
-		k.len = klen;
-		k.type = e->type;
-		k.hash = e->hash;
-		cache_put(r, &k, &a, ttl, now);
+	struct ures *u = calloc(1, sizeof(*u));
+	if (u == NULL)
+		return NULL;
+	u->res = res;
+	struct xp_result *x = &u->x;
+	x->rcode = res->rcode;
+	x->bogus = res->bogus != 0;
+	x->secure = res->secure != 0;
+	x->has_records = packet_has_records(res);
+	uint32_t rttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
+	if (res->rcode == DNS_RCODE_SERVFAIL && !res->bogus && res->answer_packet != NULL) {
+		size_t n = rrs_from_packet(res, qtype, &u->rrs);
+		if (n > 0) {
+			uint32_t pt = packet_answer_ttl(res);
+			x->rcode = DNS_RCODE_NOERROR;
+			x->ttl = pt == UINT32_MAX ? 0 : pt; /* no res->ttl for these */
+			u->rdata = calloc(n, sizeof(*u->rdata));
+			u->rdlen = calloc(n, sizeof(*u->rdlen));
+			if (u->rdata == NULL || u->rdlen == NULL)
+				goto nomem;
+			for (size_t i = 0; i < n; i++) {
+				u->rdata[i] = u->rrs[i].rdata;
+				u->rdlen[i] = u->rrs[i].rdlen;
+			}
+			x->n = n;
+			x->rdata = u->rdata;
+			x->rdlen = u->rdlen;
+			return u;
+		}
 	}
-	size_t live = 0;
-	for (size_t k = 0; k < e->nw; k++) {
-		const struct waiter *w = &e->w[k];
-		struct spf_check *c = check_get(r, w->cslot, w->cgen);
-		if (c == NULL || c->finishing)
+	if (res->rcode != DNS_RCODE_NOERROR || !res->havedata || res->data == NULL) {
+		x->ttl = rttl; /* negative (or an error: unused) */
+		return u;
+	}
+	size_t n = 0;
+	while (res->data[n] != NULL)
+		n++;
+	uint32_t pt = packet_answer_ttl(res);
+	x->ttl = pt < rttl ? pt : rttl;
+	if (n == 0)
+		return u;
+	u->rdata = calloc(n, sizeof(*u->rdata));
+	u->rdlen = calloc(n, sizeof(*u->rdlen));
+	if (u->rdata == NULL || u->rdlen == NULL)
+		goto nomem;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (res->len[i] < 0 || res->len[i] > UINT16_MAX)
 			continue;
-		live++;
-		outq_remove(c, w->qid);
-		uint64_t lat = now - w->t_join;
-		a.latency_us = lat > UINT32_MAX ? UINT32_MAX : (uint32_t)lat;
-		a.cached = false; /* perhaps from libunbound's cache: it does not say */
-		/* SPF_ENOENT: the evaluation expired or no longer wants it; fine. */
-		(void)spf_eval_answer(c->ev, w->qid, &a);
-		mark_dirty(r, c);
+		u->rdata[k] = (const uint8_t *)res->data[i];
+		u->rdlen[k] = (uint16_t)res->len[i];
+		k++;
 	}
-	if (live == 0)
-		r->st.late_answers++;
-	free(rrs);
-	ifl_release(r, i);
+	x->n = k;
+	x->rdata = u->rdata;
+	x->rdlen = u->rdlen;
+	return u;
+nomem:
+	free(u->rdata);
+	free(u->rdlen);
+	free(u->rrs);
+	free(u);
+	return NULL;
 }
 
-/* ---------------------------------------------------------------- checks */
+/* The transport whose ub_process() is running in this thread: libunbound calls back
+ * only from there, and its mydata is the resolver's tag itself (so a question that
+ * ub_cancel() could not stop comes back to the resolver, which drops it). */
+static _Thread_local struct ut *processing;
 
-static void answer_now(struct spf_check *c, uint32_t qid, enum spf_rcode rc)
+/* Called by libunbound from inside ub_process(). */
+static void ub_callback(void *mydata, int err, struct ub_result *res)
 {
-	struct spf_answer a;
-	memset(&a, 0, sizeof(a));
-	a.rcode = rc;
-	(void)spf_eval_answer(c->ev, qid, &a);
+	struct ut *t = processing;
+	struct ures *u = NULL;
+	if (err == 0 && res != NULL) {
+		u = convert(res, (uint16_t)res->qtype); /* the question's type */
+		if (u == NULL)
+			ub.resolve_free(res);
+	} else if (res != NULL) {
+		ub.resolve_free(res);
+	}
+	t->base.answer(t->base.owner, mydata, u ? &u->x : NULL);
 }
 
-/* Answers q from the zone or as offline NXDOMAIN; false when it must go to DNS. */
-static bool answer_locally(struct spf_resolver *r, struct spf_check *c, const struct spf_query *q)
+static int ut_fd(const struct xp *x)
 {
-	if (r->zone != NULL && spf_zone_covers(r->zone, q->name)) {
-		struct spf_answer a;
-		spf_zone_lookup(r->zone, q->name, q->type, &a);
-		r->st.zone_answers++;
-		(void)spf_eval_answer(c->ev, q->id, &a);
-		return true;
-	}
-	if (r->offline || r->ctx == NULL) {
-		r->st.zone_answers++;
-		answer_now(c, q->id, SPF_DNS_NXDOMAIN);
-		return true;
-	}
-	return false;
+	const struct ut *t = (const struct ut *)x;
+	return ub.fd(t->ctx);
 }
 
-/* Answers q from the answer cache; false when it holds no live answer to it. */
-static bool answer_cached(struct spf_resolver *r, struct spf_check *c, const struct spf_query *q,
-    const struct qkey *k, uint64_t now)
+static int ut_submit(struct xp *x, const char *name, uint16_t type, void *tag, int *id)
 {
-	int32_t i = cache_find(r, k, now);
-	if (i < 0) {
-		r->st.cache_misses++;
-		return false;
-	}
-	if (r->lru_new != i) {
-		lru_unlink(r, i);
-		lru_push(r, i);
-	}
-	const struct centry *e = &r->ce[i];
-	struct spf_answer a;
-	memset(&a, 0, sizeof(a));
-	a.rcode = (enum spf_rcode)e->rcode;
-	a.rr = e->rr;
-	a.nrr = e->nrr;
-	a.ttl = (uint32_t)((e->expires_us - now + 999999u) / 1000000u);
-	a.cached = true;
-	a.secure = e->secure;
-	r->st.cache_hits++;
-	/* The evaluator copies what it keeps; nothing changes the cache meanwhile. */
-	(void)spf_eval_answer(c->ev, q->id, &a);
-	return true;
-}
-
-/* Joins or starts the libunbound query for q (key k).  Not SPF_OK: q was not asked. */
-static int submit(struct spf_resolver *r, struct spf_check *c, const struct spf_query *q,
-    const struct qkey *k, uint64_t now)
-{
+	struct ut *t = (struct ut *)x;
 	char text[NAME_TEXT_MAX];
-	if (!name_text(q->name, text, sizeof(text)))
+	if (!name_text(name, text, sizeof(text)))
 		return SPF_EINVAL;
-	if (!grow((void **)&c->q, &c->capq, c->nq + 1, sizeof(*c->q)))
-		return SPF_ENOMEM;
-
-	int32_t i = ifl_find(r, k->name, k->type, k->hash);
-	bool fresh = i < 0;
-	if (fresh) {
-		char *key = malloc(k->len + 1);
-		if (key == NULL)
-			return SPF_ENOMEM;
-		memcpy(key, k->name, k->len + 1);
-		i = ifl_new(r, key, k->type, k->hash);
-		if (i < 0) {
-			free(key);
-			return SPF_ENOMEM;
-		}
-	}
-	struct inflight *e = &r->ifl[i];
-	if (!grow((void **)&e->w, &e->capw, e->nw + 1, sizeof(*e->w))) {
-		if (fresh)
-			ifl_release(r, i);
-		return SPF_ENOMEM;
-	}
-	if (fresh) {
-		struct ubreq *req = malloc(sizeof(*req));
-		if (req == NULL) {
-			ifl_release(r, i);
-			return SPF_ENOMEM;
-		}
-		req->r = r;
-		req->slot = (uint32_t)i;
-		req->gen = e->gen;
-		int rc = ub_resolve_async(r->ctx, text, q->type, DNS_CLASS_IN, req, ub_callback,
-		    &e->ub_id);
-		if (rc != 0) {
-			free(req);
-			ifl_release(r, i);
-			return SPF_EIO;
-		}
-		e->req = req;
-		r->st.queries_sent++;
-	} else {
-		r->st.queries_shared++;
-	}
-	e->w[e->nw].cslot = c->slot;
-	e->w[e->nw].cgen = c->gen;
-	e->w[e->nw].qid = q->id;
-	e->w[e->nw].t_join = now;
-	e->nw++;
-	c->q[c->nq].qid = q->id;
-	c->q[c->nq].islot = (uint32_t)i;
-	c->q[c->nq].igen = e->gen;
-	c->nq++;
+	if (ub.resolve_async(t->ctx, text, type, DNS_CLASS_IN, tag, ub_callback, id) != 0)
+		return SPF_EIO;
 	return SPF_OK;
 }
 
-/* Leaves every in-flight entry c waits on (cancelling those nobody else wants). */
-static void check_detach(struct spf_check *c)
+/* ub_cancel() fails when the answer is already on its way: then the callback comes. */
+static bool ut_cancel(struct xp *x, int id)
 {
-	struct spf_resolver *r = c->r;
-	for (size_t k = 0; k < c->nq; k++)
-		ifl_leave(r, c, &c->q[k]);
-	c->nq = 0;
+	struct ut *t = (struct ut *)x;
+	return ub.cancel(t->ctx, id) == 0;
 }
 
-/* The evaluation has its outcome: drop leftover queries, call done(), free c. */
-static void check_finish(struct spf_check *c)
+static int ut_process(struct xp *x)
 {
-	struct spf_resolver *r = c->r;
-	check_detach(c);
-	c->finishing = true;
-	check_slot_release(r, c);
-	if (c->done != NULL)
-		c->done(c, c->ev, c->arg);
-	free(c->q);
-	free(c);
+	struct ut *t = (struct ut *)x;
+	struct ut *outer = processing;
+	processing = t;
+	int rc = ub.process(t->ctx);
+	processing = outer;
+	return rc == 0 ? SPF_OK : SPF_EIO;
 }
 
-/* Advances c as far as the answers it has allow; may finish (and free) it. */
-static void check_step(struct spf_check *c)
+static void ut_result_free(struct xp *x, struct xp_result *res)
 {
-	struct spf_resolver *r = c->r;
-	c->dirty = false;
-	for (;;) {
-		if (spf_eval_run(c->ev) == SPF_STEP_DONE) {
-			check_finish(c);
-			return;
-		}
-		bool answered = false;
-		struct spf_query q;
-		uint64_t now = now_us();
-		while (spf_eval_next_query(c->ev, &q)) {
-			struct qkey k;
-			bool keyed = false;
-			if (answer_locally(r, c, &q)) {
-				answered = true;
-			} else if ((keyed = qkey_make(&k, &q)) && answer_cached(r, c, &q, &k, now)) {
-				answered = true; /* at once, without libunbound */
-			} else if (!keyed || submit(r, c, &q, &k, now) != SPF_OK) {
-				/* Could not ask (out of memory, unusable name): a DNS error,
-				 * so temperror, never a wrong result. */
-				answer_now(c, q.id, SPF_DNS_SERVFAIL);
-				answered = true;
-			}
-		}
-		if (!answered)
-			break;
-	}
-	if (c->nq == 0) {
-		/* Waiting for DNS with nothing asked: no answer can ever come. */
-		spf_eval_expire(c->ev);
-		check_finish(c);
-	}
+	if (res == NULL)
+		return;
+	struct ures *u = (struct ures *)res; /* x is its first member */
+	ub.resolve_free(u->res);
+	free(u->rrs);
+	free(u->rdata);
+	free(u->rdlen);
+	free(u);
 }
 
-/* ---------------------------------------------------------------- public API */
-
-void spf_resolver_options_init(struct spf_resolver_options *o)
+static void ut_free(struct xp *x)
 {
-	memset(o, 0, sizeof(*o));
-	o->mode = SPF_RESOLVER_SYSTEM;
+	struct ut *t = (struct ut *)x;
+	if (t == NULL)
+		return;
+	if (t->ctx != NULL)
+		ub.ctx_delete(t->ctx); /* stops and joins the worker thread; no callbacks */
+	free(t);
 }
 
-static int set_opt(struct spf_resolver *r, const char *opt, const char *val, char *err,
+static const struct xp_ops ut_ops = {
+	.name = "libunbound",
+	.fd = ut_fd,
+	.submit = ut_submit,
+	.cancel = ut_cancel,
+	.process = ut_process,
+	.result_free = ut_result_free,
+	.free = ut_free,
+};
+
+/* ---------------------------------------------------------------- set-up */
+
+static int set_opt(struct ut *r, const char *opt, const char *val, char *err,
     size_t errcap)
 {
-	int rc = ub_ctx_set_option(r->ctx, opt, val);
+	int rc = ub.ctx_set_option(r->ctx, opt, val);
 	if (rc != 0) {
-		seterr(err, errcap, "libunbound option %s %s: %s", opt, val, ub_strerror(rc));
+		seterr(err, errcap, "libunbound option %s %s: %s", opt, val, ub.strerror(rc));
 		return SPF_EIO;
 	}
 	return SPF_OK;
@@ -1304,17 +551,17 @@ static bool ta_is_autr(FILE *f)
 	return false;
 }
 
-static int setup_ctx(struct spf_resolver *r, const struct spf_resolver_options *o, char *err,
+static int setup_ctx(struct ut *r, const struct spf_resolver_options *o, char *err,
     size_t errcap)
 {
 	int rc;
-	r->ctx = ub_ctx_create();
+	r->ctx = ub.ctx_create();
 	if (r->ctx == NULL) {
 		seterr(err, errcap, "cannot create a libunbound context");
 		return SPF_ENOMEM;
 	}
-	if ((rc = ub_ctx_async(r->ctx, 1)) != 0) {
-		seterr(err, errcap, "libunbound: threads: %s", ub_strerror(rc));
+	if ((rc = ub.ctx_async(r->ctx, 1)) != 0) {
+		seterr(err, errcap, "libunbound: threads: %s", ub.strerror(rc));
 		return SPF_EIO;
 	}
 	for (size_t i = 0; i < sizeof(ub_tuning) / sizeof(ub_tuning[0]); i++)
@@ -1335,8 +582,8 @@ static int setup_ctx(struct spf_resolver *r, const struct spf_resolver_options *
 		/* resolv.conf commonly names 127.0.0.1 or 127.0.0.53. */
 		if ((rc = set_opt(r, "do-not-query-localhost:", "no", err, errcap)) != SPF_OK)
 			return rc;
-		if ((rc = ub_ctx_resolvconf(r->ctx, NULL)) != 0) {
-			seterr(err, errcap, "/etc/resolv.conf: %s", ub_strerror(rc));
+		if ((rc = ub.ctx_resolvconf(r->ctx, NULL)) != 0) {
+			seterr(err, errcap, "/etc/resolv.conf: %s", ub.strerror(rc));
 			return SPF_EIO;
 		}
 		break;
@@ -1350,9 +597,9 @@ static int setup_ctx(struct spf_resolver *r, const struct spf_resolver_options *
 			return rc;
 		for (size_t i = 0; i < o->nforwarders; i++) {
 			const char *f = o->forwarders[i];
-			if (f == NULL || (rc = ub_ctx_set_fwd(r->ctx, f)) != 0) {
+			if (f == NULL || (rc = ub.ctx_set_fwd(r->ctx, f)) != 0) {
 				seterr(err, errcap, "forwarder '%s': %s", f ? f : "(null)",
-				    f ? ub_strerror(rc) : "missing");
+				    f ? ub.strerror(rc) : "missing");
 				return SPF_EINVAL;
 			}
 		}
@@ -1379,10 +626,10 @@ static int setup_ctx(struct spf_resolver *r, const struct spf_resolver_options *
 			seterr(err, errcap, "%s: read error", o->trust_anchor_file);
 			return SPF_EIO;
 		}
-		rc = autr ? ub_ctx_add_ta_autr(r->ctx, o->trust_anchor_file) :
-		    ub_ctx_add_ta_file(r->ctx, o->trust_anchor_file);
+		rc = autr ? ub.ctx_add_ta_autr(r->ctx, o->trust_anchor_file) :
+		    ub.ctx_add_ta_file(r->ctx, o->trust_anchor_file);
 		if (rc != 0) {
-			seterr(err, errcap, "%s: %s", o->trust_anchor_file, ub_strerror(rc));
+			seterr(err, errcap, "%s: %s", o->trust_anchor_file, ub.strerror(rc));
 			return SPF_EIO;
 		}
 		/* A file that does not parse would make every query SERVFAIL (libunbound
@@ -1390,217 +637,41 @@ static int setup_ctx(struct spf_resolver *r, const struct spf_resolver_options *
 		 * question it answers itself (its localhost. zone, no network), so that a
 		 * bad anchor is an error here.  No option can be set after this. */
 		struct ub_result *res = NULL;
-		rc = ub_resolve(r->ctx, "localhost.", SPF_RR_A, DNS_CLASS_IN, &res);
+		rc = ub.resolve(r->ctx, "localhost.", SPF_RR_A, DNS_CLASS_IN, &res);
 		if (res != NULL)
-			ub_resolve_free(res);
+			ub.resolve_free(res);
 		if (rc != 0) {
 			seterr(err, errcap, "%s: cannot load the trust anchor (%s)",
-			    o->trust_anchor_file, ub_strerror(rc));
+			    o->trust_anchor_file, ub.strerror(rc));
 			return SPF_EINVAL;
 		}
 	}
-	if (ub_fd(r->ctx) < 0) {
+	if (ub.fd(r->ctx) < 0) {
 		seterr(err, errcap, "libunbound has no descriptor to watch");
 		return SPF_EIO;
 	}
 	return SPF_OK;
 }
 
-int spf_resolver_new(struct spf_resolver **out, const struct spf_resolver_options *o,
-    char *err, size_t errcap)
+int xp_unbound_new(struct xp **out, const struct spf_resolver_options *o,
+    xp_answer_fn *answer, void *owner, char *err, size_t errcap)
 {
-	if (err != NULL && errcap > 0)
-		err[0] = '\0';
-	if (out == NULL || o == NULL) {
-		seterr(err, errcap, "invalid argument");
-		return SPF_EINVAL;
-	}
 	*out = NULL;
-	struct spf_resolver *r = calloc(1, sizeof(*r));
-	if (r == NULL) {
+	if (!ub_load(err, errcap))
+		return SPF_EIO;
+	struct ut *t = calloc(1, sizeof(*t));
+	if (t == NULL) {
 		seterr(err, errcap, "out of memory");
 		return SPF_ENOMEM;
 	}
-	r->zone = o->zone;
-	r->offline = o->offline;
-	r->ifl_free = -1;
-	r->cs_free = -1;
-	r->ce_free = -1;
-	r->lru_new = r->lru_old = -1;
-	r->cache_max_entries = o->cache_max_entries ? o->cache_max_entries :
-	    CACHE_DEFAULT_MAX_ENTRIES;
-	r->cache_max_bytes = o->cache_max_bytes ? o->cache_max_bytes : CACHE_DEFAULT_MAX_BYTES;
-	if (!r->offline) {
-		int rc = setup_ctx(r, o, err, errcap);
-		if (rc != SPF_OK) {
-			spf_resolver_free(r);
-			return rc;
-		}
-	}
-	*out = r;
-	return SPF_OK;
-}
-
-void spf_resolver_free(struct spf_resolver *r)
-{
-	if (r == NULL)
-		return;
-	/* Outstanding requests will never be called back once the context is gone. */
-	for (size_t i = 0; i < r->nifl; i++)
-		if (r->ifl[i].state == IFL_OUT)
-			free(r->ifl[i].req);
-	for (size_t i = 0; i < r->nstray; i++)
-		free(r->stray[i]);
-	if (r->ctx != NULL)
-		ub_ctx_delete(r->ctx); /* stops and joins the worker thread */
-	for (size_t i = 0; i < r->nifl; i++) {
-		struct inflight *e = &r->ifl[i];
-		if (e->state == IFL_FREE)
-			continue;
-		free(e->key);
-		free(e->w);
-		if (e->res)
-			ub_resolve_free(e->res);
-	}
-	/* Checks still running are dropped without done(), as if cancelled. */
-	for (size_t i = 0; i < r->ncs; i++) {
-		if (r->cs[i].c != NULL) {
-			free(r->cs[i].c->q);
-			free(r->cs[i].c);
-		}
-	}
-	free(r->ifl);
-	free(r->bucket);
-	free(r->cs);
-	free(r->ready);
-	free(r->dirty);
-	free(r->stray);
-	cache_free(r);
-	free(r);
-}
-
-int spf_resolver_fd(const struct spf_resolver *r)
-{
-	return r->ctx != NULL ? ub_fd(r->ctx) : -1;
-}
-
-int spf_resolver_process(struct spf_resolver *r)
-{
-	if (r->in_process)
-		return SPF_ESTATE; /* called from a done() callback */
-	if (r->ctx == NULL)
-		return SPF_OK;
-	r->in_process = true;
-	int rc = ub_process(r->ctx);
-
-	/* 1. Every answer that arrived goes to its evaluations. */
-	uint64_t now = now_us();
-	for (size_t k = 0; k < r->nready; k++) {
-		struct inflight *e = ifl_get(r, r->ready[k].slot, r->ready[k].gen);
-		if (e != NULL && e->state == IFL_READY)
-			deliver(r, (int32_t)r->ready[k].slot, now);
-	}
-	r->nready = 0;
-
-	/* 2. Then the evaluations run; done() may start, cancel or expire checks. */
-	for (size_t k = 0; k < r->ndirty; k++) {
-		struct spf_check *c = check_get(r, r->dirty[k].slot, r->dirty[k].gen);
-		if (c != NULL && c->dirty && !c->finishing)
-			check_step(c);
-	}
-	r->ndirty = 0;
-	r->in_process = false;
-	return rc == 0 ? SPF_OK : SPF_EIO;
-}
-
-int spf_resolver_start(struct spf_resolver *r, struct spf_eval *ev, spf_check_done_fn *done,
-    void *arg, struct spf_check **out)
-{
-	if (out != NULL)
-		*out = NULL;
-	if (r == NULL || ev == NULL)
-		return SPF_EINVAL;
-	struct spf_check *c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return SPF_ENOMEM;
-	c->r = r;
-	c->ev = ev;
-	c->done = done;
-	c->arg = arg;
-	if (check_slot_new(r, c) != SPF_OK ||
-	    !grow((void **)&r->dirty, &r->capdirty, r->ncs, sizeof(*r->dirty))) {
-		if (check_get(r, c->slot, c->gen) == c)
-			check_slot_release(r, c);
-		free(c);
-		return SPF_ENOMEM;
-	}
-	uint32_t slot = c->slot, gen = c->gen;
-	if (out != NULL)
-		*out = c;
-	check_step(c);
-	/* Finished already (every answer was known): the handle is gone. */
-	if (out != NULL && check_get(r, slot, gen) == NULL)
-		*out = NULL;
-	return SPF_OK;
-}
-
-void spf_check_cancel(struct spf_check *c)
-{
-	if (c == NULL || c->finishing)
-		return;
-	struct spf_resolver *r = c->r;
-	check_detach(c);
-	check_slot_release(r, c);
-	free(c->q);
-	free(c);
-}
-
-void spf_check_expire(struct spf_check *c)
-{
-	if (c == NULL || c->finishing)
-		return;
-	spf_eval_expire(c->ev);
-	check_finish(c);
-}
-
-static void run_done(struct spf_check *c, struct spf_eval *ev, void *arg)
-{
-	*(bool *)arg = true;
-}
-
-int spf_resolver_run(struct spf_resolver *r, struct spf_eval *ev, unsigned budget_ms)
-{
-	if (r->in_process)
-		return SPF_ESTATE;
-	bool finished = false;
-	struct spf_check *c = NULL;
-	uint64_t deadline = now_us() + (uint64_t)budget_ms * 1000u;
-	int rc = spf_resolver_start(r, ev, run_done, &finished, &c);
-	if (rc != SPF_OK)
+	t->base.ops = &ut_ops;
+	t->base.answer = answer;
+	t->base.owner = owner;
+	int rc = setup_ctx(t, o, err, errcap);
+	if (rc != SPF_OK) {
+		ut_free(&t->base);
 		return rc;
-	while (!finished) {
-		uint64_t now = now_us();
-		int fd = spf_resolver_fd(r);
-		if (now >= deadline || fd < 0) {
-			spf_check_expire(c);
-			break;
-		}
-		uint64_t left_ms = (deadline - now + 999) / 1000;
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int n = poll(&p, 1, left_ms > INT32_MAX ? INT32_MAX : (int)left_ms);
-		if (n < 0 && errno != EINTR) {
-			spf_check_expire(c);
-			return SPF_EIO;
-		}
-		if (n > 0 && spf_resolver_process(r) != SPF_OK && !finished) {
-			spf_check_expire(c);
-			return SPF_EIO;
-		}
 	}
+	*out = &t->base;
 	return SPF_OK;
-}
-
-void spf_resolver_stats(const struct spf_resolver *r, struct spf_resolver_stats *s)
-{
-	*s = r->st;
 }

@@ -20,7 +20,9 @@
  * supported (an error): a file names exactly what it loads.  The zone may already hold
  * the records read before an error; the caller frees it.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +31,61 @@
 
 #include "buf.h"
 #include "spfgate/zone.h"
+
+#ifndef SPFGATE_LDNS_SONAME
+#define SPFGATE_LDNS_SONAME "libldns.so.3"
+#endif
+
+/*
+ * ldns is opened with dlopen() on the first zone file, not linked: it brings libssl
+ * and libcrypto, megabytes and milliseconds of start-up that a process reading no
+ * zone file (every spawned spfgated in production) should not pay.  The handle is
+ * never closed.
+ */
+static struct {
+	bool loaded;
+#define LD(f) __typeof__(ldns_##f) *f;
+	LD(rdf_data) LD(rdf_size) LD(rr_owner) LD(rr_rdata2buffer_wire) LD(rr_get_type)
+	LD(rr_ttl) LD(dname_new_frm_str) LD(buffer_new) LD(buffer_free) LD(rr_new_frm_fp_l)
+	LD(rr_free) LD(get_errorstr_by_id) LD(rdf_deep_free)
+#undef LD
+} ld;
+
+/* Opens ldns once per process; NULL, or dlerror()'s reason. */
+static const char *ld_load(void)
+{
+	if (ld.loaded)
+		return NULL;
+	void *h = dlopen(SPFGATE_LDNS_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (h == NULL) {
+		const char *why = dlerror();
+		return why ? why : "cannot load " SPFGATE_LDNS_SONAME;
+	}
+	static const struct {
+		const char *sym;
+		size_t off;
+	} syms[] = {
+#define LD(f) { "ldns_" #f, offsetof(__typeof__(ld), f) },
+		LD(rdf_data) LD(rdf_size) LD(rr_owner) LD(rr_rdata2buffer_wire) LD(rr_get_type)
+		LD(rr_ttl) LD(dname_new_frm_str) LD(buffer_new) LD(buffer_free)
+		LD(rr_new_frm_fp_l) LD(rr_free) LD(get_errorstr_by_id) LD(rdf_deep_free)
+#undef LD
+	};
+	__typeof__(ld) t;
+	memset(&t, 0, sizeof(t));
+	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		void *f = dlsym(h, syms[i].sym);
+		if (f == NULL) {
+			dlclose(h);
+			return "ldns lacks a function spfgate needs";
+		}
+		/* POSIX guarantees that a function pointer survives this round trip. */
+		memcpy((char *)&t + syms[i].off, &f, sizeof(f));
+	}
+	t.loaded = true;
+	ld = t;
+	return NULL;
+}
 
 /* "path:line: message" (line 0 is left out), truncated to fit. */
 static void set_err(char *err, size_t errcap, const char *path, int line, const char *msg)
@@ -77,8 +134,8 @@ static int last_line(FILE *fp)
  */
 static bool dname_text(const ldns_rdf *rdf, char *out, size_t cap)
 {
-	const uint8_t *p = ldns_rdf_data(rdf);
-	size_t len = ldns_rdf_size(rdf);
+	const uint8_t *p = ld.rdf_data(rdf);
+	size_t len = ld.rdf_size(rdf);
 	struct spf_buf b;
 	spf_buf_init(&b, out, cap);
 	size_t i = 0;
@@ -105,25 +162,25 @@ static int add_ldns_rr(struct spf_zone *z, const ldns_rr *rr, ldns_buffer *wire,
     const char **msg)
 {
 	char owner[LDNS_MAX_DOMAINLEN + 2];
-	if (!dname_text(ldns_rr_owner(rr), owner, sizeof(owner))) {
+	if (!dname_text(ld.rr_owner(rr), owner, sizeof(owner))) {
 		*msg = "owner name with a '.' or NUL byte inside a label is not supported";
 		return SPF_ESYNTAX;
 	}
 	ldns_buffer_clear(wire);
 	int rc;
-	if (ldns_rr_rdata2buffer_wire(wire, rr) != LDNS_STATUS_OK ||
+	if (ld.rr_rdata2buffer_wire(wire, rr) != LDNS_STATUS_OK ||
 	    ldns_buffer_position(wire) > UINT16_MAX) {
 		*msg = "RDATA too long";
 		rc = SPF_ESYNTAX;
 	} else {
-		rc = spf_zone_add_rr(z, owner, (uint16_t)ldns_rr_get_type(rr), ldns_rr_ttl(rr),
+		rc = spf_zone_add_rr(z, owner, (uint16_t)ld.rr_get_type(rr), ld.rr_ttl(rr),
 		    ldns_buffer_begin(wire), ldns_buffer_position(wire));
 		if (rc == SPF_EINVAL)
 			*msg = "owner name is not a valid DNS name";
 		else if (rc != SPF_OK)
 			*msg = spf_strerror(rc);
 	}
-	if (rc == SPF_OK && ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA) {
+	if (rc == SPF_OK && ld.rr_get_type(rr) == LDNS_RR_TYPE_SOA) {
 		rc = spf_zone_add_apex(z, owner);
 		if (rc != SPF_OK)
 			*msg = spf_strerror(rc);
@@ -141,7 +198,12 @@ int spf_zone_load_file(struct spf_zone *z, const char *path, const char *origin,
 
 	/* The starting origin: the caller's, else the root so that a relative name in a
 	 * file without $ORIGIN still means something definite. */
-	ldns_rdf *cur_origin = ldns_dname_new_frm_str(origin != NULL && origin[0] != '\0' ?
+	const char *why = ld_load();
+	if (why != NULL) {
+		set_err(err, errcap, path, 0, why);
+		return SPF_EIO;
+	}
+	ldns_rdf *cur_origin = ld.dname_new_frm_str(origin != NULL && origin[0] != '\0' ?
 	    origin : ".");
 	if (cur_origin == NULL) {
 		set_err(err, errcap, path, 0, "invalid origin");
@@ -152,13 +214,13 @@ int spf_zone_load_file(struct spf_zone *z, const char *path, const char *origin,
 	if (fp == NULL) {
 		int e = errno;
 		set_err(err, errcap, path, 0, strerror(e));
-		ldns_rdf_deep_free(cur_origin);
+		ld.rdf_deep_free(cur_origin);
 		return e == ENOENT ? SPF_ENOENT : SPF_EIO;
 	}
-	ldns_buffer *wire = ldns_buffer_new(LDNS_MAX_PACKETLEN);
+	ldns_buffer *wire = ld.buffer_new(LDNS_MAX_PACKETLEN);
 	if (wire == NULL) {
 		fclose(fp);
-		ldns_rdf_deep_free(cur_origin);
+		ld.rdf_deep_free(cur_origin);
 		set_err(err, errcap, path, 0, "out of memory");
 		return SPF_ENOMEM;
 	}
@@ -174,13 +236,13 @@ int spf_zone_load_file(struct spf_zone *z, const char *path, const char *origin,
 	errno = 0;
 	while (rc == SPF_OK) {
 		ldns_rr *rr = NULL;
-		ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &cur_origin, &prev, &line);
+		ldns_status s = ld.rr_new_frm_fp_l(&rr, fp, &ttl, &cur_origin, &prev, &line);
 		switch (s) {
 		case LDNS_STATUS_OK:
-			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA)
+			if (ld.rr_get_type(rr) == LDNS_RR_TYPE_SOA)
 				have_soa = true;
 			rc = add_ldns_rr(z, rr, wire, &msg);
-			ldns_rr_free(rr);
+			ld.rr_free(rr);
 			break;
 		case LDNS_STATUS_SYNTAX_EMPTY:
 			/* A blank line, a comment, or the end of the file. */
@@ -196,9 +258,9 @@ int spf_zone_load_file(struct spf_zone *z, const char *path, const char *origin,
 			break;
 		default:
 			if (rr != NULL)
-				ldns_rr_free(rr);
+				ld.rr_free(rr);
 			msg = s == LDNS_STATUS_SYNTAX_INCLUDE ? "$INCLUDE is not supported" :
-			    ldns_get_errorstr_by_id(s);
+			    ld.get_errorstr_by_id(s);
 			if (msg == NULL)
 				msg = "syntax error";
 			rc = SPF_ESYNTAX;
@@ -217,9 +279,9 @@ int spf_zone_load_file(struct spf_zone *z, const char *path, const char *origin,
 	else if (rc != SPF_OK)
 		set_err(err, errcap, path, last_line(fp), msg);
 	fclose(fp);
-	ldns_buffer_free(wire);
-	ldns_rdf_deep_free(prev);
-	ldns_rdf_deep_free(cur_origin);
+	ld.buffer_free(wire);
+	ld.rdf_deep_free(prev);
+	ld.rdf_deep_free(cur_origin);
 
 	if (rc == SPF_OK && !have_soa) {
 		const char *apex = origin != NULL && origin[0] != '\0' ? origin :

@@ -1,18 +1,20 @@
 /*
- * spfgate/resolver.h - the live DNS driver: libunbound, one cache per process.
+ * spfgate/resolver.h - the live DNS driver: one answer cache per process, two engines.
  *
- * A struct spf_resolver owns one libunbound context (one TTL-respecting cache,
- * positive and negative, shared by every evaluation of the process) and drives any
- * number of evaluations at once.  Identical questions of concurrent evaluations share
- * one outstanding query.  In front of libunbound sits a bounded cache of decoded
- * answers, so a question asked again within its TTL is answered at once, without
- * libunbound's thread (a warm evaluation finishes inside spf_resolver_start()).  It plugs into an event loop through spf_resolver_fd() and
- * spf_resolver_process(), or runs one evaluation to completion with
- * spf_resolver_run() (the command line).
+ * A struct spf_resolver drives any number of evaluations at once.  Identical questions
+ * of concurrent evaluations share one outstanding query, and a bounded, TTL-respecting
+ * cache of decoded answers (positive and negative) answers a question asked again at
+ * once (a warm evaluation finishes inside spf_resolver_start()).  Questions that must
+ * go out are asked by an engine: libunbound (validating, recursive, with its own cache
+ * and thread; the default) or the stub (c-ares to the resolvers of resolv.conf or the
+ * forwarders: no thread, starts in well under a millisecond; the daemon's choice for
+ * processes spawned per SMTP session).  It plugs into an event loop through
+ * spf_resolver_fd() and spf_resolver_process(), or runs one evaluation to completion
+ * with spf_resolver_run() (the command line).
  *
  * A zone (spfgate/zone.h) can be laid over live DNS: names at or below its apexes are
- * answered from it; with offline set, every other name is NXDOMAIN and libunbound is
- * never asked.
+ * answered from it; with offline set, every other name is NXDOMAIN and no engine is
+ * made.
  *
  * Callbacks: done() is called exactly once per started check, unless the check is
  * cancelled first.  It may be called from inside spf_resolver_start() (every answer was
@@ -20,7 +22,7 @@
  * evaluation still belongs to the caller; free it after done(), not before.
  *
  * Late answers (for a cancelled, expired or finished check) are dropped: callbacks
- * from libunbound carry ids, never pointers to checks.
+ * from the engine carry ids, never pointers to checks.
  */
 #ifndef SPFGATE_RESOLVER_H
 #define SPFGATE_RESOLVER_H
@@ -36,6 +38,14 @@ enum spf_resolver_mode {
 	SPF_RESOLVER_SYSTEM,  /* the resolvers of /etc/resolv.conf (default) */
 	SPF_RESOLVER_FORWARD, /* explicit forwarders */
 	SPF_RESOLVER_RECURSE, /* full recursion from the root */
+};
+
+/* Who asks DNS (see lib/transport.h).  AUTO is LIBUNBOUND. */
+enum spf_resolver_engine {
+	SPF_ENGINE_AUTO,
+	SPF_ENGINE_LIBUNBOUND, /* validating, caching, recursive; a thread; loaded on use */
+	SPF_ENGINE_STUB,       /* c-ares to the system's or the configured resolvers: no
+	                        * thread, no recursion, no DNSSEC validation; light */
 };
 
 struct spf_resolver_options {
@@ -56,12 +66,15 @@ struct spf_resolver_options {
 	 * does not cover is NXDOMAIN.  The zone must outlive the resolver. */
 	const struct spf_zone *zone;
 	bool offline;
-	/* Bounds of the answer cache in front of libunbound (see lib/unbound.c): at most
+	/* Bounds of the answer cache in front of the engine (see lib/resolver.c): at most
 	 * this many answers and about this many bytes (entry, key and RDATA counted);
 	 * the least recently used answers go first.  0 selects the built-in default
 	 * (65536 answers, 8 MiB).  Added after the fields above; keep it last. */
 	size_t cache_max_entries;
 	size_t cache_max_bytes;
+	/* The engine (added after the fields above; keep it last).  The stub refuses
+	 * SPF_RESOLVER_RECURSE and a trust anchor. */
+	enum spf_resolver_engine engine;
 };
 void spf_resolver_options_init(struct spf_resolver_options *o);
 
@@ -97,16 +110,19 @@ void spf_check_expire(struct spf_check *c);
 /* Runs ev to completion, waiting at most budget_ms (then temperror).  Blocking. */
 int spf_resolver_run(struct spf_resolver *r, struct spf_eval *ev, unsigned budget_ms);
 
+/* "libunbound", "stub" or "offline" (no engine: every name from the zone). */
+const char *spf_resolver_engine(const struct spf_resolver *r);
+
 /* Counters for statistics and tests. */
 struct spf_resolver_stats {
-	unsigned long queries_sent;    /* questions given to libunbound */
+	unsigned long queries_sent;    /* questions given to the engine */
 	unsigned long queries_shared;  /* questions answered by joining one already out */
-	unsigned long answers;         /* answers received from libunbound */
+	unsigned long answers;         /* answers received from the engine */
 	unsigned long late_answers;    /* answers that found no waiting check */
 	unsigned long zone_answers;    /* questions answered from the overlay zone */
 	unsigned long checks_active;
 	/* The answer cache (added after the fields above).  A hit answers a question
-	 * at once, without libunbound; a miss goes on to the in-flight table. */
+	 * at once, without the engine; a miss goes on to the in-flight table. */
 	unsigned long cache_hits;      /* questions answered from the answer cache */
 	unsigned long cache_misses;    /* questions it could not answer */
 	unsigned long cache_evictions; /* answers dropped for room before they expired */

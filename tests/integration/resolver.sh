@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# resolver.sh - the libunbound driver against real DNS servers on loopback.
+# resolver.sh - the resolver against real DNS servers on loopback, through libunbound
+# or, with SPFGATE_TEST_ENGINE=stub, the stub engine.
 #
 #   resolver.sh ITEST_RESOLVER DNSRELAY
 #
