@@ -57,6 +57,7 @@ struct check_args {
 	const char *trust_anchor; /* NULL without --trust-anchor */
 	bool offline;
 	bool recurse;
+	enum spf_resolver_engine engine; /* --engine; AUTO = libunbound */
 	bool trace;
 	bool json;
 	bool exit_code;
@@ -82,6 +83,7 @@ enum {
 	OPT_EXIT_CODE,
 	OPT_RESOLVER,
 	OPT_RECURSE,
+	OPT_ENGINE,
 	OPT_TIMEOUT,
 	OPT_TRUST_ANCHOR,
 	OPT_HELP,
@@ -101,6 +103,7 @@ static const struct option long_options[] = {
 	{ "exit-code", no_argument, NULL, OPT_EXIT_CODE },
 	{ "resolver", required_argument, NULL, OPT_RESOLVER },
 	{ "recurse", no_argument, NULL, OPT_RECURSE },
+	{ "engine", required_argument, NULL, OPT_ENGINE },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "trust-anchor", required_argument, NULL, OPT_TRUST_ANCHOR },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -118,6 +121,8 @@ void check_usage(FILE *f)
 	      "  --offline            names outside the zones do not exist (NXDOMAIN)\n"
 	      "  --resolver IP[@PORT] forward live queries to this server (repeatable)\n"
 	      "  --recurse            resolve live queries from the root\n"
+	      "  --engine NAME        who asks live DNS: libunbound (default) or stub\n"
+	      "                       (c-ares to the resolvers of resolv.conf/--resolver)\n"
 	      "  --timeout MS         time budget for live DNS (default 20000)\n"
 	      "  --trust-anchor FILE  validate DNSSEC (DS/DNSKEY or unbound autotrust file)\n"
 	      "                       and show whether the deciding answers were secure\n"
@@ -298,6 +303,17 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 		case OPT_RECURSE:
 			a->recurse = true;
 			break;
+		case OPT_ENGINE:
+			if (strcmp(optarg, "stub") == 0) {
+				a->engine = SPF_ENGINE_STUB;
+			} else if (strcmp(optarg, "libunbound") == 0) {
+				a->engine = SPF_ENGINE_LIBUNBOUND;
+			} else {
+				cli_error("check: --engine takes stub or libunbound, not '%s'",
+				    cli_safe(optarg, esc, sizeof(esc)));
+				return EXIT_USAGE;
+			}
+			break;
 		case OPT_TIMEOUT:
 			if (!parse_uint(optarg, 1, MAX_TIMEOUT_MS, &a->timeout_ms)) {
 				cli_error("check: --timeout needs milliseconds from 1 to %u, not '%s'",
@@ -350,6 +366,11 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 
 	if (a->recurse && a->nforwarders > 0) {
 		cli_error("check: --recurse and --resolver exclude each other");
+		return EXIT_USAGE;
+	}
+	if (a->engine == SPF_ENGINE_STUB && (a->recurse || a->trust_anchor != NULL)) {
+		cli_error("check: --engine stub %s", a->recurse ? "cannot recurse (it asks a "
+		    "resolver)" : "does not validate DNSSEC (--trust-anchor needs libunbound)");
 		return EXIT_USAGE;
 	}
 	/* Answers from zone files are never DNSSEC-validated: an anchor needs live DNS. */
@@ -472,6 +493,7 @@ static int run_eval(const struct check_args *a, const struct spf_zone *z,
 			ro.nforwarders = a->nforwarders;
 		}
 		ro.trust_anchor_file = a->trust_anchor;
+		ro.engine = a->engine;
 		ro.zone = a->nzones > 0 ? z : NULL;
 		ro.offline = false;
 		struct spf_resolver *r;

@@ -678,6 +678,15 @@ static void key_dns(struct parser *p, const char *key, const char *v, const char
 			c->dns_mode = SPF_RESOLVER_RECURSE;
 		else
 			ERR(p, v, "expected system, forward or recurse, not \"%s\"", v);
+	} else if (strcmp(key, "engine") == 0) {
+		if (strcasecmp(v, "auto") == 0)
+			c->engine = SPF_ENGINE_AUTO;
+		else if (strcasecmp(v, "stub") == 0)
+			c->engine = SPF_ENGINE_STUB;
+		else if (strcasecmp(v, "libunbound") == 0)
+			c->engine = SPF_ENGINE_LIBUNBOUND;
+		else
+			ERR(p, v, "expected auto, stub or libunbound, not \"%s\"", v);
 	} else if (strcmp(key, "forwarder") == 0)
 		add_strings(p, &c->forwarders, v);
 	else if (strcmp(key, "trust_anchor") == 0)
@@ -1060,6 +1069,12 @@ static void finish(struct parser *p)
 	p->linestart = NULL;
 	if (c->dns_mode == SPF_RESOLVER_FORWARD && c->forwarders.n == 0)
 		ERR(p, NULL, "[dns] mode = forward needs at least one forwarder");
+	if (c->engine == SPF_ENGINE_STUB && c->dns_mode == SPF_RESOLVER_RECURSE)
+		ERR(p, NULL, "[dns] engine = stub cannot recurse: it asks the resolvers of "
+		    "mode = system or forward (use engine = libunbound or auto)");
+	if (c->engine == SPF_ENGINE_STUB && c->trust_anchor != NULL)
+		ERR(p, NULL, "[dns] engine = stub does not validate DNSSEC: trust_anchor needs "
+		    "engine = libunbound or auto");
 	if (c->offline && c->zone_file == NULL)
 		WARN(p, NULL, "[dns] offline without a zone: every name is NXDOMAIN");
 	for (size_t g = 0; g < c->ngroups; g++) {
@@ -1189,7 +1204,8 @@ static bool str_eq(const char *a, const char *b)
 
 bool config_dns_equal(const struct config *a, const struct config *b)
 {
-	if (a->dns_mode != b->dns_mode || !str_eq(a->trust_anchor, b->trust_anchor) ||
+	if (a->dns_mode != b->dns_mode || a->engine != b->engine ||
+	    !str_eq(a->trust_anchor, b->trust_anchor) ||
 	    !str_eq(a->zone_file, b->zone_file) || a->offline != b->offline ||
 	    a->tcp_only != b->tcp_only || a->forwarders.n != b->forwarders.n)
 		return false;

@@ -108,6 +108,7 @@ struct config {
 
 	/* [dns] */
 	enum spf_resolver_mode dns_mode;
+	enum spf_resolver_engine engine; /* AUTO: stub in spawn mode, else libunbound */
 	struct strlist forwarders;
 	char *trust_anchor;
 	char *zone_file;

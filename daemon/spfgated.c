@@ -274,11 +274,17 @@ int main(int argc, char *argv[])
 	ro.tcp_only = cfg->tcp_only;
 	ro.zone = zone;
 	ro.offline = cmdline_zone ? true : cfg->offline;
+	ro.engine = cfg->engine;
+	if (ro.engine == SPF_ENGINE_AUTO)
+		ro.engine = srv.stdio && ro.mode != SPF_RESOLVER_RECURSE && ro.trust_anchor_file == NULL ?
+		    SPF_ENGINE_STUB : SPF_ENGINE_LIBUNBOUND;
 	char err[512];
 	if (spf_resolver_new(&srv.resolver, &ro, err, sizeof(err)) != SPF_OK) {
-		log_warnx("resolver: %s", err);
+		log_warnx("resolver (%s): %s", ro.engine == SPF_ENGINE_STUB ? "stub" : "libunbound",
+		    err);
 		goto out;
 	}
+	log_debug("resolver: %s", spf_resolver_engine(srv.resolver));
 	int rfd = spf_resolver_fd(srv.resolver);
 	if (rfd >= 0) {
 		ev_res = event_new(srv.base, rfd, EV_READ | EV_PERSIST, on_resolver, NULL);

@@ -239,6 +239,23 @@ static void test_misc_errors(void **state)
 	assert_string_equal(errs.msg[0], "t.conf:3:10: enforcement list \"a\" defined twice");
 	assert_null(parse("[dns]\nmode = forward\n"));
 	assert_string_equal(errs.msg[0], "t.conf: [dns] mode = forward needs at least one forwarder");
+	assert_null(parse("[dns]\nengine = bind\n"));
+	assert_string_equal(errs.msg[0],
+	    "t.conf:2:10: expected auto, stub or libunbound, not \"bind\"");
+	assert_null(parse("[dns]\nengine = stub\nmode = recurse\n"));
+	assert_string_equal(errs.msg[0], "t.conf: [dns] engine = stub cannot recurse: it asks the "
+	    "resolvers of mode = system or forward (use engine = libunbound or auto)");
+	assert_null(parse("[dns]\nengine = stub\ntrust_anchor = /x\n"));
+	assert_string_equal(errs.msg[0], "t.conf: [dns] engine = stub does not validate DNSSEC: "
+	    "trust_anchor needs engine = libunbound or auto");
+	struct config *ok = parse("[dns]\nengine = Stub\nmode = forward\nforwarder = 127.0.0.1@53\n");
+	assert_non_null(ok);
+	assert_int_equal(ok->engine, SPF_ENGINE_STUB);
+	config_unref(ok);
+	ok = parse("[dns]\n");
+	assert_non_null(ok);
+	assert_int_equal(ok->engine, SPF_ENGINE_AUTO);
+	config_unref(ok);
 	assert_null(parse("[check]\nheader =\n"));
 	assert_string_equal(errs.msg[0], "t.conf:2:9: missing value for \"header\"");
 	assert_null(parse("[check]\nx = \"a\" b\n"));
