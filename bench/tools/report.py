@@ -163,6 +163,9 @@ if cold:
 
 # ------------------------------------------------------------------ startup
 st = [(c, runs["startup-" + c]) for c in contenders if "startup-" + c in runs]
+if "startup-spfgated-static" in runs:
+    st.insert(1, ("spfgated, libevent and c-ares linked in (`-DSPFGATE_STATIC_DEPS=ON`)",
+                  runs["startup-spfgated-static"]))
 if st:
     w("## Spawn mode: start-up to first answer")
     w("")
@@ -198,7 +201,7 @@ if cg:
     w("")
     w("Spawn mode, K requests from the stream read twice (second lap with new instances); "
       "Ir per request = (Ir(2K) − Ir(K)) / K, so start-up is left out. Includes the "
-      "contender's DNS client work (libspf2: its own cache over res_query; spfgated: libunbound).")
+      "contender's DNS client work (libspf2: its own cache over res_query; spfgated in spawn mode: its answer cache over the c-ares stub engine).")
     w("")
     w("| contender | K | Ir per request | vs libspf2 |")
     w("|---|--:|--:|--:|")
@@ -387,6 +390,10 @@ def target_rows():
     if s:
         rows.append(("spawn start-up < 5 ms", ms(num(s, "startup_p50_us")) + " ms", num(s, "startup_p50_us", 1e9) < 5000))
         rows.append(("spawn RSS < 4 MB", mb(num(s, "hwm_kb_max")) + " MB", num(s, "hwm_kb_max", 1e9) < 4096))
+        ss = runs.get("startup-spfgated-static")
+        if ss:
+            rows.append(("spawn start-up < 5 ms, libevent and c-ares linked in",
+                         ms(num(ss, "startup_p50_us")) + " ms", num(ss, "startup_p50_us", 1e9) < 5000))
     else:
         rows.append(("spawn-mode targets", "spfgated not measured", None))
     i = run("idle", g, 16)
