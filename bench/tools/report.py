@@ -181,17 +181,29 @@ if st:
     w("")
 
 # ------------------------------------------------------------------ idle
+def idle_base(c):
+    """req/s of the idle phase's runs without idle connections (before, after)."""
+    return [num(run(p, c, 16), "rps", 0) for p in ("idlebase1", "idlebase2") if run(p, c, 16)]
+
+
 idle = [(c, run("idle", c, 16)) for c in contenders if run("idle", c, 16)]
 if idle:
     w("## Standalone with idle connections")
     w("")
     w("| contender | idle connections | RSS before MB | RSS with idle MB | RSS after load MB | "
-      "req/s at 16 clients meanwhile | p99 ms | errors |")
-    w("|---|--:|--:|--:|--:|--:|--:|--:|")
+      "req/s at 16 clients meanwhile | same load without idle, before / after | ratio | p99 ms | errors |")
+    w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for c, r in idle:
-        w("| %s | %s | %s | %s | %s | %.0f | %s | %s |" % (
+        b = idle_base(c)
+        w("| %s | %s | %s | %s | %s | %.0f | %s | %s | %s | %s |" % (
             c, r.get("idle_open", "?"), mb(num(r, "rss_before_kb")), mb(num(r, "contender.idle_rss_kb")),
-            mb(num(r, "contender.rss_kb")), num(r, "rps", 0), ms(num(r, "p99_us")), r.get("errors")))
+            mb(num(r, "contender.rss_kb")), num(r, "rps", 0),
+            " / ".join("%.0f" % x for x in b) if b else "—",
+            "%.0f%%" % (100 * num(r, "rps", 0) / (sum(b) / len(b))) if b else "—",
+            ms(num(r, "p99_us")), r.get("errors")))
+    w("")
+    w("The runs without idle connections come right before and after the one with them; "
+      "the ratio is against their mean.")
     w("")
 
 # ------------------------------------------------------------------ callgrind
@@ -400,7 +412,13 @@ def target_rows():
     if i:
         rows.append(("10,000 idle: RSS < 64 MB", mb(num(i, "contender.idle_rss_kb")) + " MB",
                      num(i, "contender.idle_rss_kb", 1e9) < 65536))
-        if r16:
+        b = idle_base(g)
+        if b:
+            base = sum(b) / len(b)
+            rows.append(("10,000 idle: still full speed (≥ 90% of the same load without them)",
+                         "%.0f vs %.0f req/s" % (num(i, "rps", 0), base),
+                         num(i, "rps", 0) >= 0.9 * base))
+        elif r16:
             rows.append(("10,000 idle: still full speed (≥ 90% of warm c16)",
                          "%.0f vs %.0f req/s" % (num(i, "rps", 0), num(r16, "rps", 0)),
                          num(i, "rps", 0) >= 0.9 * num(r16, "rps", 0)))
