@@ -641,8 +641,11 @@ int spf_stub_new(struct xp **out, const struct spf_resolver_options *o, xp_answe
 	ao.ednspsz = SPF_DNS_EDNS_SIZE;
 	ao.sock_state_cb = sock_state;
 	ao.sock_state_cb_data = s;
+	/* Only DNS ("b"ind), never /etc/hosts: ares_send() does not look at it anyway, and
+	 * with the order given c-ares does not read nsswitch.conf at start-up. */
+	ao.lookups = (char *)"b";
 	int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_EDNSPSZ |
-	    ARES_OPT_SOCK_STATE_CB;
+	    ARES_OPT_SOCK_STATE_CB | ARES_OPT_LOOKUPS;
 	if ((rc = ares_init_options(&s->ch, &ao, mask)) != ARES_SUCCESS) {
 		seterr(err, errcap, "c-ares: %s", ares_strerror(rc));
 		rc = rc == ARES_ENOMEM ? SPF_ENOMEM : SPF_EIO;
