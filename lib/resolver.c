@@ -99,13 +99,13 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "spfgate/resolver.h"
+#include "sys.h"
 #include "transport.h"
 
 #define DNS_RCODE_NOERROR 0
@@ -247,20 +247,6 @@ struct spf_resolver {
 };
 
 /* ---------------------------------------------------------------- small helpers */
-
-static void seterr(char *err, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t cap, const char *fmt, ...)
-{
-	if (err == NULL || cap == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	/* A diagnostic cut short is still a diagnostic; vsnprintf always terminates. */
-	(void)vsnprintf(err, cap, fmt, ap);
-	va_end(ap);
-}
 
 static uint64_t now_us(void)
 {
@@ -1040,13 +1026,13 @@ int spf_resolver_new(struct spf_resolver **out, const struct spf_resolver_option
 	if (err != NULL && errcap > 0)
 		err[0] = '\0';
 	if (out == NULL || o == NULL) {
-		seterr(err, errcap, "invalid argument");
+		spf_seterr(err, errcap, "invalid argument");
 		return SPF_EINVAL;
 	}
 	*out = NULL;
 	struct spf_resolver *r = calloc(1, sizeof(*r));
 	if (r == NULL) {
-		seterr(err, errcap, "out of memory");
+		spf_seterr(err, errcap, "out of memory");
 		return SPF_ENOMEM;
 	}
 	r->zone = o->zone;

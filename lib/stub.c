@@ -92,7 +92,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +105,7 @@
 
 #include "dnsmsg.h"
 #include "stub.h"
+#include "sys.h"
 #include "transport.h"
 
 #define MAX_EVENTS 16
@@ -159,20 +159,6 @@ struct stub {
 	uint16_t ids[ID_POOL];
 	unsigned nids;
 };
-
-static void seterr(char *err, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t cap, const char *fmt, ...)
-{
-	if (err == NULL || cap == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	/* A diagnostic cut short is still a diagnostic; vsnprintf always terminates. */
-	(void)vsnprintf(err, cap, fmt, ap);
-	va_end(ap);
-}
 
 /* ---------------------------------------------------------------- ids */
 
@@ -559,37 +545,37 @@ int spf_stub_new(struct xp **out, const struct spf_resolver_options *o, xp_answe
 	*out = NULL;
 	if (o == NULL || answer == NULL || timeout_ms == 0 || timeout_ms > 60000 || tries == 0 ||
 	    tries > 16) {
-		seterr(err, errcap, "stub: invalid arguments");
+		spf_seterr(err, errcap, "stub: invalid arguments");
 		return SPF_EINVAL;
 	}
 	if (o->mode == SPF_RESOLVER_RECURSE) {
-		seterr(err, errcap, "the stub transport cannot recurse (it only asks the "
+		spf_seterr(err, errcap, "the stub transport cannot recurse (it only asks the "
 		    "resolvers of /etc/resolv.conf or forwarders): use the libunbound engine");
 		return SPF_EINVAL;
 	}
 	if (o->trust_anchor_file != NULL) {
-		seterr(err, errcap, "the stub transport cannot validate DNSSEC (trust anchor "
+		spf_seterr(err, errcap, "the stub transport cannot validate DNSSEC (trust anchor "
 		    "%s): use the libunbound engine", o->trust_anchor_file);
 		return SPF_EINVAL;
 	}
 	if (o->mode != SPF_RESOLVER_SYSTEM && o->mode != SPF_RESOLVER_FORWARD) {
-		seterr(err, errcap, "unknown resolver mode %d", (int)o->mode);
+		spf_seterr(err, errcap, "unknown resolver mode %d", (int)o->mode);
 		return SPF_EINVAL;
 	}
 	if (o->mode == SPF_RESOLVER_FORWARD) {
 		if (o->forwarders == NULL || o->nforwarders == 0) {
-			seterr(err, errcap, "forward mode needs at least one forwarder");
+			spf_seterr(err, errcap, "forward mode needs at least one forwarder");
 			return SPF_EINVAL;
 		}
 		servers = calloc(o->nforwarders, sizeof(*servers));
 		if (servers == NULL) {
-			seterr(err, errcap, "out of memory");
+			spf_seterr(err, errcap, "out of memory");
 			return SPF_ENOMEM;
 		}
 		for (size_t i = 0; i < o->nforwarders; i++) {
 			const char *f = o->forwarders[i];
 			if (!parse_forwarder(f, &servers[i])) {
-				seterr(err, errcap, "forwarder '%s': not an IP address or IP@port",
+				spf_seterr(err, errcap, "forwarder '%s': not an IP address or IP@port",
 				    f != NULL ? f : "(null)");
 				free(servers);
 				return SPF_EINVAL;
@@ -600,7 +586,7 @@ int spf_stub_new(struct xp **out, const struct spf_resolver_options *o, xp_answe
 
 	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
-		seterr(err, errcap, "out of memory");
+		spf_seterr(err, errcap, "out of memory");
 		free(servers);
 		return SPF_ENOMEM;
 	}
@@ -610,7 +596,7 @@ int spf_stub_new(struct xp **out, const struct spf_resolver_options *o, xp_answe
 
 	/* Reference-counted by c-ares: one per transport, undone by destroy(). */
 	if ((rc = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
-		seterr(err, errcap, "c-ares: %s", ares_strerror(rc));
+		spf_seterr(err, errcap, "c-ares: %s", ares_strerror(rc));
 		rc = SPF_EIO;
 		goto fail;
 	}
@@ -619,7 +605,7 @@ int spf_stub_new(struct xp **out, const struct spf_resolver_options *o, xp_answe
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->ep < 0 || s->tfd < 0) {
-		seterr(err, errcap, "stub: %s", strerror(errno));
+		spf_seterr(err, errcap, "stub: %s", strerror(errno));
 		rc = SPF_EIO;
 		goto fail;
 	}
@@ -628,7 +614,7 @@ int spf_stub_new(struct xp **out, const struct spf_resolver_options *o, xp_answe
 	ev.events = EPOLLIN;
 	ev.data.fd = s->tfd;
 	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->tfd, &ev) != 0) {
-		seterr(err, errcap, "stub: epoll: %s", strerror(errno));
+		spf_seterr(err, errcap, "stub: epoll: %s", strerror(errno));
 		rc = SPF_EIO;
 		goto fail;
 	}
@@ -647,13 +633,13 @@ int spf_stub_new(struct xp **out, const struct spf_resolver_options *o, xp_answe
 	int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_EDNSPSZ |
 	    ARES_OPT_SOCK_STATE_CB | ARES_OPT_LOOKUPS;
 	if ((rc = ares_init_options(&s->ch, &ao, mask)) != ARES_SUCCESS) {
-		seterr(err, errcap, "c-ares: %s", ares_strerror(rc));
+		spf_seterr(err, errcap, "c-ares: %s", ares_strerror(rc));
 		rc = rc == ARES_ENOMEM ? SPF_ENOMEM : SPF_EIO;
 		goto fail;
 	}
 	s->have_channel = true;
 	if (servers != NULL && (rc = ares_set_servers_ports(s->ch, servers)) != ARES_SUCCESS) {
-		seterr(err, errcap, "c-ares: setting the forwarders: %s", ares_strerror(rc));
+		spf_seterr(err, errcap, "c-ares: setting the forwarders: %s", ares_strerror(rc));
 		rc = rc == ARES_ENOMEM ? SPF_ENOMEM : SPF_EIO;
 		goto fail;
 	}

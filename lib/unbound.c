@@ -54,15 +54,15 @@
  * Memory: a struct ures per answer holds the ub_result and the arrays pointing into
  * it, until result_free().
  */
-#include <dlfcn.h>
 #include <errno.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <unbound.h>
 
+#include "sys.h"
 #include "transport.h"
 
 #define DNS_CLASS_IN 1
@@ -112,35 +112,12 @@ static struct {
 	const char *(*strerror)(int);
 } ub;
 
-static void seterr(char *err, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t cap, const char *fmt, ...)
-{
-	if (err == NULL || cap == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	/* A diagnostic cut short is still a diagnostic; vsnprintf always terminates. */
-	(void)vsnprintf(err, cap, fmt, ap);
-	va_end(ap);
-}
-
 /* Opens libunbound once per process; false (and why in err) when it cannot. */
 static bool ub_load(char *err, size_t errcap)
 {
 	if (ub.loaded)
 		return true;
-	void *h = dlopen(SPFGATE_LIBUNBOUND_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (h == NULL) {
-		const char *why = dlerror();
-		seterr(err, errcap, "cannot load libunbound: %s", why ? why : "dlopen failed");
-		return false;
-	}
-	static const struct {
-		const char *sym;
-		size_t off;
-	} syms[] = {
+	static const struct spf_dlsym syms[] = {
 #define SYM(f) { "ub_" #f, offsetof(__typeof__(ub), f) }
 		SYM(ctx_create), SYM(ctx_delete), SYM(ctx_set_option), SYM(ctx_async),
 		SYM(ctx_resolvconf), SYM(ctx_set_fwd), SYM(ctx_add_ta_file), SYM(ctx_add_ta_autr),
@@ -148,21 +125,10 @@ static bool ub_load(char *err, size_t errcap)
 		SYM(resolve_free), SYM(strerror),
 #undef SYM
 	};
-	__typeof__(ub) t;
-	memset(&t, 0, sizeof(t));
-	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-		void *f = dlsym(h, syms[i].sym);
-		if (f == NULL) {
-			seterr(err, errcap, "%s: no symbol %s", SPFGATE_LIBUNBOUND_SONAME,
-			    syms[i].sym);
-			dlclose(h);
-			return false;
-		}
-		/* POSIX guarantees that a function pointer survives this round trip. */
-		memcpy((char *)&t + syms[i].off, &f, sizeof(f));
-	}
-	t.loaded = true;
-	ub = t;
+	if (!spf_dlopen_table(SPFGATE_LIBUNBOUND_SONAME, syms, sizeof(syms) / sizeof(syms[0]),
+	    &ub, sizeof(ub), err, errcap))
+		return false;
+	ub.loaded = true;
 	return true;
 }
 
@@ -511,7 +477,7 @@ static int set_opt(struct ut *r, const char *opt, const char *val, char *err,
 {
 	int rc = ub.ctx_set_option(r->ctx, opt, val);
 	if (rc != 0) {
-		seterr(err, errcap, "libunbound option %s %s: %s", opt, val, ub.strerror(rc));
+		spf_seterr(err, errcap, "libunbound option %s %s: %s", opt, val, ub.strerror(rc));
 		return SPF_EIO;
 	}
 	return SPF_OK;
@@ -557,11 +523,11 @@ static int setup_ctx(struct ut *r, const struct spf_resolver_options *o, char *e
 	int rc;
 	r->ctx = ub.ctx_create();
 	if (r->ctx == NULL) {
-		seterr(err, errcap, "cannot create a libunbound context");
+		spf_seterr(err, errcap, "cannot create a libunbound context");
 		return SPF_ENOMEM;
 	}
 	if ((rc = ub.ctx_async(r->ctx, 1)) != 0) {
-		seterr(err, errcap, "libunbound: threads: %s", ub.strerror(rc));
+		spf_seterr(err, errcap, "libunbound: threads: %s", ub.strerror(rc));
 		return SPF_EIO;
 	}
 	for (size_t i = 0; i < sizeof(ub_tuning) / sizeof(ub_tuning[0]); i++)
@@ -583,13 +549,13 @@ static int setup_ctx(struct ut *r, const struct spf_resolver_options *o, char *e
 		if ((rc = set_opt(r, "do-not-query-localhost:", "no", err, errcap)) != SPF_OK)
 			return rc;
 		if ((rc = ub.ctx_resolvconf(r->ctx, NULL)) != 0) {
-			seterr(err, errcap, "/etc/resolv.conf: %s", ub.strerror(rc));
+			spf_seterr(err, errcap, "/etc/resolv.conf: %s", ub.strerror(rc));
 			return SPF_EIO;
 		}
 		break;
 	case SPF_RESOLVER_FORWARD:
 		if (o->nforwarders == 0 || o->forwarders == NULL) {
-			seterr(err, errcap, "forward mode needs at least one forwarder");
+			spf_seterr(err, errcap, "forward mode needs at least one forwarder");
 			return SPF_EINVAL;
 		}
 		/* Forwarders on loopback are the point of a local resolver. */
@@ -598,7 +564,7 @@ static int setup_ctx(struct ut *r, const struct spf_resolver_options *o, char *e
 		for (size_t i = 0; i < o->nforwarders; i++) {
 			const char *f = o->forwarders[i];
 			if (f == NULL || (rc = ub.ctx_set_fwd(r->ctx, f)) != 0) {
-				seterr(err, errcap, "forwarder '%s': %s", f ? f : "(null)",
+				spf_seterr(err, errcap, "forwarder '%s': %s", f ? f : "(null)",
 				    f ? ub.strerror(rc) : "missing");
 				return SPF_EINVAL;
 			}
@@ -607,7 +573,7 @@ static int setup_ctx(struct ut *r, const struct spf_resolver_options *o, char *e
 	case SPF_RESOLVER_RECURSE:
 		break; /* libunbound recurses from its built-in root hints */
 	default:
-		seterr(err, errcap, "unknown resolver mode %d", (int)o->mode);
+		spf_seterr(err, errcap, "unknown resolver mode %d", (int)o->mode);
 		return SPF_EINVAL;
 	}
 
@@ -616,20 +582,20 @@ static int setup_ctx(struct ut *r, const struct spf_resolver_options *o, char *e
 		 * first query); check now that it is there, to fail at startup. */
 		FILE *f = fopen(o->trust_anchor_file, "r");
 		if (f == NULL) {
-			seterr(err, errcap, "%s: %s", o->trust_anchor_file, strerror(errno));
+			spf_seterr(err, errcap, "%s: %s", o->trust_anchor_file, strerror(errno));
 			return SPF_ENOENT;
 		}
 		bool autr = ta_is_autr(f);
 		bool rderr = ferror(f) != 0;
 		fclose(f);
 		if (rderr) {
-			seterr(err, errcap, "%s: read error", o->trust_anchor_file);
+			spf_seterr(err, errcap, "%s: read error", o->trust_anchor_file);
 			return SPF_EIO;
 		}
 		rc = autr ? ub.ctx_add_ta_autr(r->ctx, o->trust_anchor_file) :
 		    ub.ctx_add_ta_file(r->ctx, o->trust_anchor_file);
 		if (rc != 0) {
-			seterr(err, errcap, "%s: %s", o->trust_anchor_file, ub.strerror(rc));
+			spf_seterr(err, errcap, "%s: %s", o->trust_anchor_file, ub.strerror(rc));
 			return SPF_EIO;
 		}
 		/* A file that does not parse would make every query SERVFAIL (libunbound
@@ -641,13 +607,13 @@ static int setup_ctx(struct ut *r, const struct spf_resolver_options *o, char *e
 		if (res != NULL)
 			ub.resolve_free(res);
 		if (rc != 0) {
-			seterr(err, errcap, "%s: cannot load the trust anchor (%s)",
+			spf_seterr(err, errcap, "%s: cannot load the trust anchor (%s)",
 			    o->trust_anchor_file, ub.strerror(rc));
 			return SPF_EINVAL;
 		}
 	}
 	if (ub.fd(r->ctx) < 0) {
-		seterr(err, errcap, "libunbound has no descriptor to watch");
+		spf_seterr(err, errcap, "libunbound has no descriptor to watch");
 		return SPF_EIO;
 	}
 	return SPF_OK;
@@ -661,7 +627,7 @@ int xp_unbound_new(struct xp **out, const struct spf_resolver_options *o,
 		return SPF_EIO;
 	struct ut *t = calloc(1, sizeof(*t));
 	if (t == NULL) {
-		seterr(err, errcap, "out of memory");
+		spf_seterr(err, errcap, "out of memory");
 		return SPF_ENOMEM;
 	}
 	t->base.ops = &ut_ops;

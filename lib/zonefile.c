@@ -20,16 +20,16 @@
  * supported (an error): a file names exactly what it loads.  The zone may already hold
  * the records read before an error; the caller frees it.
  */
-#include <dlfcn.h>
 #include <errno.h>
-#include <stddef.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <ldns/ldns.h>
 
 #include "buf.h"
+#include "sys.h"
 #include "spfgate/zone.h"
 
 #ifndef SPFGATE_LDNS_SONAME
@@ -51,40 +51,23 @@ static struct {
 #undef LD
 } ld;
 
-/* Opens ldns once per process; NULL, or dlerror()'s reason. */
-static const char *ld_load(void)
+/* Opens ldns once per process; false (and why in err) when it cannot. */
+static bool ld_load(char *err, size_t errcap)
 {
 	if (ld.loaded)
-		return NULL;
-	void *h = dlopen(SPFGATE_LDNS_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (h == NULL) {
-		const char *why = dlerror();
-		return why ? why : "cannot load " SPFGATE_LDNS_SONAME;
-	}
-	static const struct {
-		const char *sym;
-		size_t off;
-	} syms[] = {
+		return true;
+	static const struct spf_dlsym syms[] = {
 #define LD(f) { "ldns_" #f, offsetof(__typeof__(ld), f) },
 		LD(rdf_data) LD(rdf_size) LD(rr_owner) LD(rr_rdata2buffer_wire) LD(rr_get_type)
 		LD(rr_ttl) LD(dname_new_frm_str) LD(buffer_new) LD(buffer_free)
 		LD(rr_new_frm_fp_l) LD(rr_free) LD(get_errorstr_by_id) LD(rdf_deep_free)
 #undef LD
 	};
-	__typeof__(ld) t;
-	memset(&t, 0, sizeof(t));
-	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-		void *f = dlsym(h, syms[i].sym);
-		if (f == NULL) {
-			dlclose(h);
-			return "ldns lacks a function spfgate needs";
-		}
-		/* POSIX guarantees that a function pointer survives this round trip. */
-		memcpy((char *)&t + syms[i].off, &f, sizeof(f));
-	}
-	t.loaded = true;
-	ld = t;
-	return NULL;
+	if (!spf_dlopen_table(SPFGATE_LDNS_SONAME, syms, sizeof(syms) / sizeof(syms[0]), &ld,
+	    sizeof(ld), err, errcap))
+		return false;
+	ld.loaded = true;
+	return true;
 }
 
 /* "path:line: message" (line 0 is left out), truncated to fit. */
@@ -198,8 +181,8 @@ int spf_zone_load_file(struct spf_zone *z, const char *path, const char *origin,
 
 	/* The starting origin: the caller's, else the root so that a relative name in a
 	 * file without $ORIGIN still means something definite. */
-	const char *why = ld_load();
-	if (why != NULL) {
+	char why[256];
+	if (!ld_load(why, sizeof(why))) {
 		set_err(err, errcap, path, 0, why);
 		return SPF_EIO;
 	}
