@@ -90,7 +90,7 @@
  * Memory: the transport owns its records and the results until they are given to
  * answer(); from then on a result is the caller's, for result_free() (one free()).
  */
-#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -494,18 +494,15 @@ static const struct xp_ops st_ops = {
 
 /* ---------------------------------------------------------------- set-up */
 
-/* "IP" or "IP@port": IPv4 or IPv6, port 1..65535 (53 when absent). */
+/* "IP" or "IP@port": IPv4 or IPv6 (spf_addr_parse_n), port 1..65535 (53 when absent). */
 static bool parse_forwarder(const char *f, struct ares_addr_port_node *n)
 {
-	char host[INET6_ADDRSTRLEN];
 	if (f == NULL)
 		return false;
 	const char *at = strchr(f, '@');
-	size_t hl = at != NULL ? (size_t)(at - f) : strlen(f);
-	if (hl == 0 || hl >= sizeof(host))
+	struct spf_addr a;
+	if (spf_addr_parse_n(f, at != NULL ? (size_t)(at - f) : strlen(f), &a) != SPF_OK)
 		return false;
-	memcpy(host, f, hl);
-	host[hl] = '\0';
 
 	unsigned long port = 53;
 	if (at != NULL) {
@@ -524,12 +521,13 @@ static bool parse_forwarder(const char *f, struct ares_addr_port_node *n)
 			return false;
 	}
 	memset(n, 0, sizeof(*n));
-	if (inet_pton(AF_INET, host, &n->addr.addr4) == 1)
+	if (a.family == 4) {
 		n->family = AF_INET;
-	else if (inet_pton(AF_INET6, host, &n->addr.addr6) == 1)
+		memcpy(&n->addr.addr4, a.a, 4);
+	} else {
 		n->family = AF_INET6;
-	else
-		return false;
+		memcpy(&n->addr.addr6, a.a, 16);
+	}
 	n->udp_port = (int)port;
 	n->tcp_port = (int)port;
 	return true;
