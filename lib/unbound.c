@@ -143,7 +143,6 @@ struct ut {
 struct ures {
 	struct xp_result x;
 	struct ub_result *res;
-	struct spf_rr *rrs; /* rrs_from_packet()'s, or NULL */
 	const uint8_t **rdata;
 	uint16_t *rdlen;
 };
@@ -216,12 +215,12 @@ static bool skip_name(const uint8_t *m, size_t len, size_t *off)
  * RDATA: its memdup() returns NULL for 0 bytes, and fill_res() takes that for out of
  * memory), although the answer itself, in answer_packet, is fine.  For A, AAAA and
  * TXT, whose RDATA holds no names (so compression cannot hide in it), we then read
- * the records of the question's type from the answer section ourselves.  Returns the
- * number of RRs (0 when the packet is unusable: the SERVFAIL stands).
+ * the records of the question's type from the answer section ourselves, into
+ * u->rdata and u->rdlen.  Returns the number of RRs (0 when the packet is unusable or
+ * memory runs out: the SERVFAIL stands).
  */
-static size_t rrs_from_packet(const struct ub_result *res, uint16_t type, struct spf_rr **out)
+static size_t rrs_from_packet(const struct ub_result *res, uint16_t type, struct ures *u)
 {
-	*out = NULL;
 	if (type != SPF_RR_A && type != SPF_RR_AAAA && type != SPF_RR_TXT)
 		return 0;
 	const uint8_t *m = res->answer_packet;
@@ -239,10 +238,11 @@ static size_t rrs_from_packet(const struct ub_result *res, uint16_t type, struct
 	}
 	if (an == 0)
 		return 0;
-	struct spf_rr *rr = calloc(an, sizeof(*rr));
-	if (rr == NULL)
-		return 0;
+	u->rdata = calloc(an, sizeof(*u->rdata));
+	u->rdlen = calloc(an, sizeof(*u->rdlen));
 	size_t n = 0;
+	if (u->rdata == NULL || u->rdlen == NULL)
+		an = 0; /* out of memory: no records, the SERVFAIL stands */
 	for (unsigned i = 0; i < an; i++) {
 		if (!skip_name(m, len, &off) || len - off < 10)
 			break;
@@ -253,18 +253,18 @@ static size_t rrs_from_packet(const struct ub_result *res, uint16_t type, struct
 			break;
 		/* The answer section holds the CNAME chain and the final RRset only. */
 		if (t == type) {
-			rr[n].type = t;
-			rr[n].rdlen = rdlen;
-			rr[n].rdata = m + off;
+			u->rdata[n] = m + off;
+			u->rdlen[n] = rdlen;
 			n++;
 		}
 		off += rdlen;
 	}
 	if (n == 0) {
-		free(rr);
-		return 0;
+		free(u->rdata);
+		free(u->rdlen);
+		u->rdata = NULL;
+		u->rdlen = NULL;
 	}
-	*out = rr;
 	return n;
 }
 
@@ -330,19 +330,11 @@ static struct ures *convert(struct ub_result *res, uint16_t qtype)
 	x->has_records = packet_has_records(res);
 	uint32_t rttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
 	if (res->rcode == DNS_RCODE_SERVFAIL && !res->bogus && res->answer_packet != NULL) {
-		size_t n = rrs_from_packet(res, qtype, &u->rrs);
+		size_t n = rrs_from_packet(res, qtype, u);
 		if (n > 0) {
 			uint32_t pt = packet_answer_ttl(res);
 			x->rcode = DNS_RCODE_NOERROR;
 			x->ttl = pt == UINT32_MAX ? 0 : pt; /* no res->ttl for these */
-			u->rdata = calloc(n, sizeof(*u->rdata));
-			u->rdlen = calloc(n, sizeof(*u->rdlen));
-			if (u->rdata == NULL || u->rdlen == NULL)
-				goto nomem;
-			for (size_t i = 0; i < n; i++) {
-				u->rdata[i] = u->rrs[i].rdata;
-				u->rdlen[i] = u->rrs[i].rdlen;
-			}
 			x->n = n;
 			x->rdata = u->rdata;
 			x->rdlen = u->rdlen;
@@ -379,7 +371,6 @@ static struct ures *convert(struct ub_result *res, uint16_t qtype)
 nomem:
 	free(u->rdata);
 	free(u->rdlen);
-	free(u->rrs);
 	free(u);
 	return NULL;
 }
@@ -444,7 +435,6 @@ static void ut_result_free(struct xp *x, struct xp_result *res)
 		return;
 	struct ures *u = (struct ures *)res; /* x is its first member */
 	ub.resolve_free(u->res);
-	free(u->rrs);
 	free(u->rdata);
 	free(u->rdlen);
 	free(u);
