@@ -23,6 +23,7 @@
 
 #include "dnsmsg.h"
 #include "spfgate/spfgate.h"
+#include "msgbuf.h"
 
 #define T_A 1
 #define T_NS 2
@@ -36,37 +37,6 @@
 #define C_CH 3
 
 /* ---------------------------------------------------------------- message builder */
-
-struct mb {
-	uint8_t b[65535];
-	size_t len;
-	size_t rdlen_at; /* where the open RR's RDLENGTH goes */
-};
-
-static void u8(struct mb *m, unsigned v)
-{
-	assert_true(m->len < sizeof(m->b));
-	m->b[m->len++] = (uint8_t)v;
-}
-
-static void u16(struct mb *m, unsigned v)
-{
-	u8(m, v >> 8);
-	u8(m, v & 0xff);
-}
-
-static void u32(struct mb *m, uint32_t v)
-{
-	u16(m, v >> 16);
-	u16(m, v & 0xffff);
-}
-
-static void bytes(struct mb *m, const void *p, size_t n)
-{
-	assert_true(n <= sizeof(m->b) - m->len);
-	memcpy(m->b + m->len, p, n);
-	m->len += n;
-}
 
 /* Writes the labels of dotted (may be "": none), then a pointer to ptr, or the root
  * label when ptr < 0.  Returns the offset where the name starts. */

@@ -37,6 +37,7 @@
 
 #include "stub.h"
 #include "transport.h"
+#include "msgbuf.h"
 
 #define T_A 1
 #define T_SOA 6
@@ -101,36 +102,6 @@ struct ctx {
 static int tag1, tag2, tag3;
 
 /* ---------------------------------------------------------------- the fake server */
-
-struct mb {
-	uint8_t b[4096];
-	size_t len;
-};
-
-static void u8(struct mb *m, unsigned v)
-{
-	assert_true(m->len < sizeof(m->b));
-	m->b[m->len++] = (uint8_t)v;
-}
-
-static void u16(struct mb *m, unsigned v)
-{
-	u8(m, v >> 8);
-	u8(m, v & 0xff);
-}
-
-static void u32(struct mb *m, uint32_t v)
-{
-	u16(m, v >> 16);
-	u16(m, v & 0xffff);
-}
-
-static void bytes(struct mb *m, const void *p, size_t n)
-{
-	assert_true(n <= sizeof(m->b) - m->len);
-	memcpy(m->b + m->len, p, n);
-	m->len += n;
-}
 
 /* The answer to query q[0..len) in the fake's mode (tcp: over TCP). */
 static void respond(struct fake *f, const uint8_t *q, size_t len, bool tcp, struct mb *m)
