@@ -30,9 +30,7 @@
 
 #include "spfgate/spfgate.h"
 #include "spfgate/zone.h"
-#ifdef SPFGATE_HAVE_UNBOUND
 #include "spfgate/resolver.h"
-#endif
 
 #include "cli.h"
 
@@ -378,14 +376,6 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 		cli_error("check: --trust-anchor needs live DNS, not --offline");
 		return EXIT_USAGE;
 	}
-#ifndef SPFGATE_HAVE_UNBOUND
-	if (a->recurse || a->nforwarders > 0 || a->trust_anchor != NULL) {
-		cli_error("check: %s: this spfgate was built without libunbound (live DNS)",
-		    a->recurse ? "--recurse" : a->nforwarders > 0 ? "--resolver" :
-		    "--trust-anchor");
-		return EXIT_USAGE;
-	}
-#endif
 	return 0;
 }
 
@@ -474,14 +464,13 @@ static bool load_zones(const struct check_args *a, struct spf_zone *z)
 
 /*
  * Driver selection, in one place: the in-memory zone alone when --offline is given
- * or libunbound is not built in (then names outside the zones are NXDOMAIN), else
- * libunbound with the zones laid over live DNS.  Returns SPF_OK or a status, with
+ * (then names outside the zones are NXDOMAIN), else the resolver (--engine) with the
+ * zones laid over live DNS.  Returns SPF_OK or a status, with
  * a message in err.
  */
 static int run_eval(const struct check_args *a, const struct spf_zone *z,
     struct spf_eval *ev, char *err, size_t errcap)
 {
-#ifdef SPFGATE_HAVE_UNBOUND
 	if (!a->offline) {
 		struct spf_resolver_options ro;
 		spf_resolver_options_init(&ro);
@@ -506,7 +495,6 @@ static int run_eval(const struct check_args *a, const struct spf_zone *z,
 		spf_resolver_free(r);
 		return rc;
 	}
-#endif
 	int rc = spf_zone_run(z, ev);
 	if (rc != SPF_OK)
 		snprintf(err, errcap, "evaluation: %s", spf_strerror(rc));

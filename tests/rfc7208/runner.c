@@ -49,9 +49,7 @@
 
 #include "spfgate/spfgate.h"
 #include "spfgate/zone.h"
-#ifdef SUITE_HAVE_RESOLVER
 #include "spfgate/resolver.h"
-#endif
 
 #define WIRE_NAME_MAX 255
 #define TXT_STRING_MAX 255
@@ -116,9 +114,7 @@ struct totals {
 static struct options opt;
 static struct exception *exc;
 static size_t nexc;
-#ifdef SUITE_HAVE_RESOLVER
 static struct spf_resolver *resolver;
-#endif
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
@@ -807,10 +803,8 @@ static int evaluate(const struct scenario *s, const struct spf_request *req,
 	int rc = spf_eval_new(evp, &o, req);
 	if (rc != SPF_OK)
 		return rc;
-#ifdef SUITE_HAVE_RESOLVER
 	if (resolver != NULL)
 		return spf_resolver_run(resolver, *evp, opt.timeout_ms);
-#endif
 	return spf_zone_run(s->zone, *evp);
 }
 
@@ -1063,7 +1057,6 @@ static void open_resolver(void)
 {
 	if (opt.resolver == NULL)
 		return;
-#ifdef SUITE_HAVE_RESOLVER
 	struct spf_resolver_options ro;
 	spf_resolver_options_init(&ro);
 	ro.mode = SPF_RESOLVER_FORWARD;
@@ -1077,9 +1070,6 @@ static void open_resolver(void)
 	int rc = spf_resolver_new(&resolver, &ro, err, sizeof(err));
 	if (rc != SPF_OK)
 		die("resolver %s: %s: %s", opt.resolver, spf_strerror(rc), err);
-#else
-	die("--resolver: built without the live resolver (lib/unbound.c, libunbound)");
-#endif
 }
 
 int main(int argc, char **argv)
@@ -1120,9 +1110,7 @@ int main(int argc, char **argv)
 	}
 	yaml_parser_delete(&parser);
 	fclose(fp);
-#ifdef SUITE_HAVE_RESOLVER
 	spf_resolver_free(resolver);
-#endif
 
 	if (opt.list)
 		return 0;
